@@ -1,0 +1,143 @@
+// Parse the environment once. A bad value fails at start in one line naming the variable.
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+export interface Config {
+  /** HTTP/WS port. Default 4000. */
+  port: number;
+  /** Listen address. Default 127.0.0.1. */
+  host: string;
+  /** postgres:// URL; unset = embedded PGlite under dataDir. */
+  databaseUrl: string | undefined;
+  /** Where PGlite keeps its data when databaseUrl is unset. Default .data/pglite. */
+  dataDir: string;
+  /** redis:// or rediss:// URL, or a comma-separated node list (cluster); unset = in-process. */
+  redisUrl: string | undefined;
+  /** REDIS_CLUSTER=1 or several nodes in REDIS_URL. */
+  redisCluster: boolean;
+  /** Prefix of every Redis key. Default "lifeline:". */
+  cachePrefix: string;
+  /** HS256 secret for access tokens. Required in production; a random one per process otherwise. */
+  jwtSecret: string;
+  /** True when JWT_SECRET was not given (tokens then die with the process). */
+  jwtSecretGenerated: boolean;
+  /** Access token lifetime in seconds. Default 900. */
+  accessTokenTtlSeconds: number;
+  /** Refresh token lifetime in seconds. Default 30 days. */
+  refreshTokenTtlSeconds: number;
+  nodeEnv: 'development' | 'production' | 'test';
+  /** Worker processes (>1 only with Redis). Default 1. */
+  webConcurrency: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Requests per minute per client IP and per user; 0 disables. Default 600. */
+  rateLimitPerMinute: number;
+  /** Seed a small demo data set when the database is empty. Default: on for embedded PGlite. */
+  seedDemoData: boolean;
+  /** Maximum request body in bytes. Default 1 MiB. */
+  maxBodyBytes: number;
+}
+
+class ConfigError extends Error {}
+
+const int = (name: string, min: number, max: number) =>
+  z.coerce
+    .number({ error: () => `${name} must be a number` })
+    .int(`${name} must be an integer`)
+    .min(min, `${name} must be at least ${min}`)
+    .max(max, `${name} must be at most ${max}`);
+
+const redisUrlSchema = z
+  .string()
+  .refine(
+    (v) => v.split(',').every((part) => /^rediss?:\/\/[^\s]+$/.test(part.trim())),
+    'REDIS_URL must be redis://host:port or rediss://host:port (comma-separated for a cluster)',
+  );
+
+const envSchema = z.object({
+  PORT: int('PORT', 0, 65535).default(4000),
+  HOST: z.string().min(1, 'HOST must not be empty').default('127.0.0.1'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/\S+$/, 'DATABASE_URL must be a postgres:// or postgresql:// URL')
+    .optional(),
+  DATA_DIR: z.string().min(1).default('.data/pglite'),
+  REDIS_URL: redisUrlSchema.optional(),
+  REDIS_CLUSTER: z.enum(['0', '1', 'true', 'false'], { error: () => 'REDIS_CLUSTER must be 0 or 1' }).optional(),
+  CACHE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_\-.]{1,64}$/, 'CACHE_PREFIX must be 1-64 characters of letters, digits, ":", "_", "-", "."')
+    .default('lifeline:'),
+  JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
+  ACCESS_TOKEN_TTL_SECONDS: int('ACCESS_TOKEN_TTL_SECONDS', 10, 86_400).default(900),
+  REFRESH_TOKEN_TTL_SECONDS: int('REFRESH_TOKEN_TTL_SECONDS', 60, 90 * 86_400).default(30 * 86_400),
+  NODE_ENV: z
+    .enum(['development', 'production', 'test'], {
+      error: () => 'NODE_ENV must be development, production or test',
+    })
+    .default('development'),
+  WEB_CONCURRENCY: int('WEB_CONCURRENCY', 1, 64).default(1),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: () => 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .optional(),
+  RATE_LIMIT_PER_MINUTE: int('RATE_LIMIT_PER_MINUTE', 0, 10_000_000).default(600),
+  SEED_DEMO_DATA: z.enum(['0', '1', 'true', 'false'], { error: () => 'SEED_DEMO_DATA must be 0 or 1' }).optional(),
+  MAX_BODY_BYTES: int('MAX_BODY_BYTES', 1024, 64 * 1024 * 1024).default(1024 * 1024),
+});
+
+const truthy = (v: string | undefined) => v === '1' || v === 'true';
+
+/** Reads the environment; throws a ConfigError whose message is one line naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const blankToUndefined = Object.fromEntries(
+    Object.entries(env).map(([k, v]) => [k, v === '' ? undefined : v]),
+  );
+  const parsed = envSchema.safeParse(blankToUndefined);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? 'environment');
+    const message = issue.message.startsWith(name) ? issue.message : `${name}: ${issue.message}`;
+    throw new ConfigError(`Invalid configuration: ${message} (got ${JSON.stringify(env[name])})`);
+  }
+  const e = parsed.data;
+  if (e.NODE_ENV === 'production' && !e.JWT_SECRET) {
+    throw new ConfigError('Invalid configuration: JWT_SECRET is required when NODE_ENV=production');
+  }
+  const redisNodes = e.REDIS_URL?.split(',') ?? [];
+  const redisCluster = truthy(e.REDIS_CLUSTER) || redisNodes.length > 1;
+  if (e.WEB_CONCURRENCY > 1 && !e.REDIS_URL) {
+    throw new ConfigError(
+      `Invalid configuration: WEB_CONCURRENCY=${e.WEB_CONCURRENCY} needs REDIS_URL (workers share cache, sessions and events through Redis)`,
+    );
+  }
+  if (e.REDIS_CLUSTER && truthy(e.REDIS_CLUSTER) && !e.REDIS_URL) {
+    throw new ConfigError('Invalid configuration: REDIS_CLUSTER=1 needs REDIS_URL');
+  }
+  const generated = !e.JWT_SECRET;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    redisUrl: e.REDIS_URL,
+    redisCluster,
+    cachePrefix: e.CACHE_PREFIX,
+    jwtSecret: e.JWT_SECRET ?? randomSecret(),
+    jwtSecretGenerated: generated,
+    accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+    refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
+    nodeEnv: e.NODE_ENV,
+    webConcurrency: e.WEB_CONCURRENCY,
+    logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    seedDemoData: e.SEED_DEMO_DATA === undefined ? !e.DATABASE_URL : truthy(e.SEED_DEMO_DATA),
+    maxBodyBytes: e.MAX_BODY_BYTES,
+  };
+}
+
+function randomSecret(): string {
+  return randomBytes(32).toString('hex');
+}
+
+export { ConfigError };
