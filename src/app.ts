@@ -1,8 +1,27 @@
-// Wires db, redis, auth, Apollo, http and ws. Returns { start, stop }; owns nothing global.
-// (Contract stub: filled in by the foundation work. Tests start instances through test/helpers/app.ts.)
+// Wires db, redis, auth, Apollo, http and ws. Returns { start, stop }; owns nothing global,
+// so tests run several instances in one process.
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { GraphQLError } from 'graphql';
+import { createAfterCommit } from './after-commit.js';
+import { createAuthService } from './auth/auth-service.js';
+import { createMemorySessionStore, createRedisSessionStore } from './auth/session-store.js';
+import type { Viewer } from './auth/types.js';
 import type { Config } from './config.js';
-import type { Database } from './db/client.js';
-import type { Logger } from './observability/logger.js';
+import { createDatabase, type Database } from './db/client.js';
+import { runMigrations } from './db/migrate.js';
+import { DEMO_SEED, isDatabaseEmpty, seedDatabase } from './db/seed.js';
+import { createContext, type AppServices, type GraphQLContext } from './graphql/context.js';
+import { formatError } from './graphql/format-error.js';
+import { buildSchema } from './graphql/schema.js';
+import { createHttpHandler } from './http/server.js';
+import { attachWebSocket } from './http/ws.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { createRedisClient, type RedisClient } from './redis/client.js';
 
 export interface App {
   config: Config;
@@ -16,6 +35,120 @@ export interface App {
 
 export interface AppOptions {
   logger?: Logger;
+  /** Injectable clock for rules such as donor eligibility. */
+  now?: () => Date;
 }
 
-export declare function createApp(config: Config, options?: AppOptions): Promise<App>;
+export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const database = await createDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  await runMigrations(database);
+  if (config.seedDemoData && (await isDatabaseEmpty(database.db))) {
+    const summary = await seedDatabase(database.db, DEMO_SEED);
+    logger.info({ summary }, 'seeded demo data into the empty database');
+  }
+
+  const redis: RedisClient | null = config.redisUrl
+    ? createRedisClient({ url: config.redisUrl, cluster: config.redisCluster, name: 'main', logger })
+    : null;
+  const auth = createAuthService({
+    store: redis ? createRedisSessionStore({ redis, prefix: config.cachePrefix }) : createMemorySessionStore(),
+    secret: config.jwtSecret,
+    accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+    refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+  });
+  const services: AppServices = {
+    database,
+    auth,
+    logger,
+    afterCommit: createAfterCommit([]),
+    // Nothing is cached yet outside the per-request DataLoader, so there is nothing to drop.
+    purgeCache: async () => 0,
+    now: options.now ?? (() => new Date()),
+  };
+
+  const schema = buildSchema();
+  const httpServer = createServer();
+  const isProduction = config.nodeEnv === 'production';
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    introspection: !isProduction,
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: config.nodeEnv === 'development',
+    formatError: formatError({ maskInternal: config.nodeEnv !== 'development', logger }),
+    plugins: [
+      ApolloServerPluginCacheControl({ defaultMaxAge: 0, calculateHttpHeaders: true }),
+      isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
+    ],
+  });
+  await apollo.start();
+
+  const authenticate = async (authorization: string | undefined): Promise<Viewer | null> => {
+    try {
+      return await auth.authenticate(authorization);
+    } catch (err) {
+      // Auth failures end the whole request with the matching HTTP status.
+      if (err instanceof GraphQLError) {
+        const status = err.extensions.code === 'UNAUTHENTICATED' ? 401 : 503;
+        throw new GraphQLError(err.message, { extensions: { ...err.extensions, http: { status } } });
+      }
+      throw err;
+    }
+  };
+  httpServer.on(
+    'request',
+    createHttpHandler({
+      apollo,
+      context: async (req: IncomingMessage, requestId: string) =>
+        createContext(services, await authenticate(req.headers.authorization), requestId),
+      readiness: [
+        { name: 'postgres', ping: () => database.ping() },
+        ...(redis ? [{ name: 'redis', optional: true, ping: async () => void (await redis.ping()) }] : []),
+      ],
+      maxBodyBytes: config.maxBodyBytes,
+      logger,
+    }),
+  );
+  const ws = attachWebSocket({
+    httpServer,
+    schema,
+    authenticate,
+    context: (viewer) => createContext(services, viewer, `ws-${Date.now().toString(36)}`),
+    logger,
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    config,
+    database,
+    logger,
+    async start() {
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(config.port, config.host, () => {
+          httpServer.off('error', reject);
+          resolve();
+        });
+      });
+      const { port } = httpServer.address() as AddressInfo;
+      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+      return { url: `http://${host}:${port}`, port };
+    },
+    stop() {
+      stopping ??= (async () => {
+        // Order: refuse new work, close subscribers with a code, let in-flight requests
+        // finish (bounded), then close the pools they were using.
+        const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+        await ws.close();
+        httpServer.closeIdleConnections();
+        const forceAfter = setTimeout(() => httpServer.closeAllConnections(), 5000);
+        await closed;
+        clearTimeout(forceAfter);
+        await apollo.stop();
+        await auth.close();
+        await Promise.allSettled([database.close(), redis?.quit()]);
+      })();
+      return stopping;
+    },
+  };
+}

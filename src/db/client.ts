@@ -59,6 +59,9 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
       connect_timeout: options.connectTimeoutSeconds ?? 5,
       idle_timeout: 30,
       onnotice: () => {},
+      // No per-connection type discovery round trips: we never read array columns,
+      // and every statement the counter sees is then one the app asked for.
+      fetch_types: false,
       // postgres.js calls debug once per statement written to the socket.
       debug: (_conn, query) => record(query),
     });

@@ -6,7 +6,6 @@ export const ErrorCode = {
   FORBIDDEN: 'FORBIDDEN',
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   NOT_FOUND: 'NOT_FOUND',
-  CONFLICT: 'CONFLICT',
   RATE_LIMITED: 'RATE_LIMITED',
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
@@ -23,5 +22,4 @@ export const forbidden = (message = 'Your role may not do this.') => coded(Error
 export const badInput = (message: string, field?: string) =>
   coded(ErrorCode.BAD_USER_INPUT, message, field ? { field } : {});
 export const notFound = (type: string, id: string) => coded(ErrorCode.NOT_FOUND, `${type} ${id} does not exist.`, { type, id });
-export const conflict = (message: string) => coded(ErrorCode.CONFLICT, message);
 export const serviceUnavailable = (message: string) => coded(ErrorCode.SERVICE_UNAVAILABLE, message);

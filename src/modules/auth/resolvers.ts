@@ -1,0 +1,59 @@
+import { dummyPasswordHash, hashPassword, verifyPassword } from '../../auth/passwords.js';
+import { badInput, unauthenticated } from '../../graphql/errors.js';
+import type { Resolvers } from '../../graphql/generated/resolvers-types.js';
+import { requireViewer } from '../../graphql/guards.js';
+import { email, password, phone, text } from '../../graphql/validate.js';
+import { userByEmail, userById } from './repository.js';
+import { newDonorTags, registerDonor } from './writes.js';
+
+const session = (u: { id: number; role: 'DONOR' | 'STAFF' | 'ADMIN'; donorId: number | null }) => ({
+  id: u.id,
+  role: u.role,
+  donorId: u.donorId,
+});
+
+export const authResolvers: Resolvers = {
+  Mutation: {
+    register: async (_p, { input }, { services }) => {
+      const values = {
+        email: email('input.email', input.email),
+        name: text('input.name', input.name, { max: 100 }),
+        region: text('input.region', input.region, { max: 100 }),
+        city: text('input.city', input.city, { max: 100 }),
+        phone: input.phone == null ? null : phone('input.phone', input.phone),
+        bloodGroup: input.bloodGroup,
+        passwordHash: await hashPassword(password('input.password', input.password)),
+      };
+      const created = await registerDonor(services.database.db, values);
+      if (!created) throw badInput('An account with this email already exists.', 'input.email');
+      await services.afterCommit({ tags: newDonorTags(created.donor), events: [{ topic: 'dashboardStatsUpdated' }] });
+      const tokens = await services.auth.issueSession(session(created.user));
+      return { ...tokens, donorId: created.donor.id };
+    },
+    login: async (_p, args, { services }) => {
+      const user = await userByEmail(services.database.db, args.email.trim().toLowerCase());
+      // Hash even for unknown emails so response time does not reveal which accounts exist.
+      const ok = await verifyPassword(args.password, user?.passwordHash ?? (await dummyPasswordHash()));
+      if (!user || !ok) throw unauthenticated('Email or password is wrong.');
+      const tokens = await services.auth.issueSession(session(user));
+      return { ...tokens, donorId: user.donorId };
+    },
+    refreshToken: async (_p, { token }, { services }) => {
+      const db = services.database.db;
+      const { tokens, userId } = await services.auth.refresh(token, async (id) => {
+        const u = await userById(db, id);
+        return u && session(u);
+      });
+      const user = await userById(db, userId);
+      return { ...tokens, donorId: user?.donorId ?? null };
+    },
+    logout: async (_p, _a, { viewer, services }) => {
+      const v = requireViewer(viewer);
+      await services.auth.revokeSession(v.sessionId);
+      return true;
+    },
+  },
+  AuthPayload: {
+    donor: (p, _a, { loaders }) => (p.donorId ? loaders.donor.load(p.donorId) : null),
+  },
+};

@@ -1,0 +1,59 @@
+import { checkPageSize, decodeCursor, encodeCursor, toConnection } from '../../graphql/connection.js';
+import type { Resolvers } from '../../graphql/generated/resolvers-types.js';
+import { requireRole } from '../../graphql/guards.js';
+import { parseId } from '../../graphql/ids.js';
+import { refusal } from '../../graphql/outcome.js';
+import { intRange } from '../../graphql/validate.js';
+import { bloodRequestCount, bloodRequestPage } from './repository.js';
+import { cancelBloodRequest, createBloodRequest, fulfillBloodRequest } from './writes.js';
+
+export const MAX_UNITS_PER_REQUEST = 1000;
+
+export const bloodRequestResolvers: Resolvers = {
+  Query: {
+    bloodRequests: async (_p, { status, urgency, region, first, after }, { services, loaders }) => {
+      const limit = checkPageSize(first);
+      const afterId = decodeCursor('BloodRequest', after);
+      const filter = { status, urgency, region };
+      const db = services.database.db;
+      const fetched = limit === 0 ? [] : await bloodRequestPage(db, filter, limit + 1, afterId);
+      for (const r of fetched) loaders.bloodRequest.prime(r.id, r);
+      return toConnection(fetched, limit, (r) => encodeCursor('BloodRequest', r.id), () => bloodRequestCount(db, filter), afterId !== null);
+    },
+  },
+  Mutation: {
+    createBloodRequest: async (_p, { input }, { viewer, services }) => {
+      requireRole(viewer, 'STAFF', 'ADMIN');
+      const outcome = await createBloodRequest(services.database.db, {
+        hospitalId: parseId('Hospital', input.hospitalId, 'input.hospitalId'),
+        bloodGroup: input.bloodGroup,
+        unitsNeeded: intRange('input.unitsNeeded', input.unitsNeeded, 1, MAX_UNITS_PER_REQUEST),
+        urgency: input.urgency,
+      });
+      if (!outcome.ok) throw refusal(outcome, 'input.hospitalId');
+      await services.afterCommit(outcome.effects);
+      return outcome.value;
+    },
+    fulfillBloodRequest: async (_p, { id, units }, { viewer, services }) => {
+      requireRole(viewer, 'STAFF', 'ADMIN');
+      const outcome = await fulfillBloodRequest(
+        services.database.db,
+        parseId('BloodRequest', id),
+        intRange('units', units, 1, MAX_UNITS_PER_REQUEST),
+      );
+      if (!outcome.ok) throw refusal(outcome, 'units');
+      await services.afterCommit(outcome.effects);
+      return outcome.value;
+    },
+    cancelBloodRequest: async (_p, { id }, { viewer, services }) => {
+      requireRole(viewer, 'STAFF', 'ADMIN');
+      const outcome = await cancelBloodRequest(services.database.db, parseId('BloodRequest', id));
+      if (!outcome.ok) throw refusal(outcome, 'id');
+      await services.afterCommit(outcome.effects);
+      return outcome.value;
+    },
+  },
+  BloodRequest: {
+    hospital: async (r, _a, { loaders }) => (await loaders.hospital.load(r.hospitalId))!,
+  },
+};

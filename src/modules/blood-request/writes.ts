@@ -1,0 +1,106 @@
+import { and, eq, sql } from 'drizzle-orm';
+import type { WriteEffects } from '../../after-commit.js';
+import type { Db } from '../../db/client.js';
+import { bloodRequests, hospitals, type BloodGroup, type BloodRequestRow, type Urgency } from '../../db/schema.js';
+import { inventoryTags } from '../inventory/tags.js';
+import { changeStock } from '../inventory/writes.js';
+import { bloodRequestTags } from './tags.js';
+
+export type WriteOutcome<T> = { ok: true; value: T; effects: WriteEffects } | { ok: false; reason: string; message: string };
+
+const requestEvents = (id: number): WriteEffects['events'] => [
+  { topic: 'bloodRequestChanged', requestId: id },
+  { topic: 'dashboardStatsUpdated' },
+];
+
+export async function createBloodRequest(
+  db: Db,
+  input: { hospitalId: number; bloodGroup: BloodGroup; unitsNeeded: number; urgency: Urgency },
+): Promise<WriteOutcome<BloodRequestRow>> {
+  return db.transaction(async (tx) => {
+    const [hospital] = await tx.select().from(hospitals).where(eq(hospitals.id, input.hospitalId));
+    if (!hospital) return { ok: false, reason: 'not-found', message: `Hospital ${input.hospitalId} does not exist.` };
+    const [row] = await tx.insert(bloodRequests).values(input).returning();
+    return { ok: true, value: row!, effects: { tags: bloodRequestTags(row!, hospital.region), events: requestEvents(row!.id) } };
+  });
+}
+
+/**
+ * Allocates `units` from the hospital's stock to an OPEN request, in one transaction:
+ * 1. a conditional update of the request (still OPEN, not past unitsNeeded) that also
+ *    locks it, so two concurrent fulfilments of one request serialise;
+ * 2. a conditional decrement of stock (never below zero).
+ * If either condition fails the transaction rolls back and nothing changes.
+ */
+export async function fulfillBloodRequest(db: Db, id: number, units: number): Promise<WriteOutcome<BloodRequestRow>> {
+  const outcome = await db
+    .transaction(async (tx): Promise<WriteOutcome<BloodRequestRow>> => {
+      const [updated] = await tx
+        .update(bloodRequests)
+        .set({
+          unitsFulfilled: sql`${bloodRequests.unitsFulfilled} + ${units}`,
+          status: sql`CASE WHEN ${bloodRequests.unitsFulfilled} + ${units} = ${bloodRequests.unitsNeeded} THEN 'FULFILLED'::request_status ELSE ${bloodRequests.status} END`,
+        })
+        .where(
+          and(
+            eq(bloodRequests.id, id),
+            eq(bloodRequests.status, 'OPEN'),
+            sql`${bloodRequests.unitsFulfilled} + ${units} <= ${bloodRequests.unitsNeeded}`,
+          ),
+        )
+        .returning();
+      if (!updated) {
+        const [current] = await tx.select().from(bloodRequests).where(eq(bloodRequests.id, id));
+        if (!current) return { ok: false, reason: 'not-found', message: `BloodRequest ${id} does not exist.` };
+        if (current.status !== 'OPEN')
+          return { ok: false, reason: 'not-open', message: `BloodRequest ${id} is ${current.status}; only OPEN requests can be fulfilled.` };
+        const remaining = current.unitsNeeded - current.unitsFulfilled;
+        return { ok: false, reason: 'too-many', message: `BloodRequest ${id} needs only ${remaining} more units, not ${units}.` };
+      }
+      const stock = await changeStock(tx, updated.hospitalId, updated.bloodGroup, -units);
+      if (!stock) throw new InsufficientStock(updated.bloodGroup, units);
+      const [hospital] = await tx.select().from(hospitals).where(eq(hospitals.id, updated.hospitalId));
+      const region = hospital!.region;
+      return {
+        ok: true,
+        value: updated,
+        effects: {
+          tags: [...bloodRequestTags(updated, region, 'OPEN'), ...inventoryTags(updated.hospitalId, updated.bloodGroup, region)],
+          events: [...requestEvents(id), { topic: 'inventoryChanged', hospitalId: updated.hospitalId, bloodGroup: updated.bloodGroup }],
+        },
+      };
+    })
+    .catch((err: unknown): WriteOutcome<BloodRequestRow> => {
+      // Thrown inside the transaction to roll back the request update as well.
+      if (err instanceof InsufficientStock) return { ok: false, reason: 'insufficient-stock', message: err.message };
+      throw err;
+    });
+  return outcome;
+}
+
+class InsufficientStock extends Error {
+  constructor(bloodGroup: string, units: number) {
+    super(`Not enough ${bloodGroup} in the hospital's stock to allocate ${units} units.`);
+  }
+}
+
+export async function cancelBloodRequest(db: Db, id: number): Promise<WriteOutcome<BloodRequestRow>> {
+  return db.transaction(async (tx) => {
+    const [updated] = await tx
+      .update(bloodRequests)
+      .set({ status: 'CANCELLED' })
+      .where(and(eq(bloodRequests.id, id), eq(bloodRequests.status, 'OPEN')))
+      .returning();
+    if (!updated) {
+      const [current] = await tx.select().from(bloodRequests).where(eq(bloodRequests.id, id));
+      if (!current) return { ok: false, reason: 'not-found', message: `BloodRequest ${id} does not exist.` };
+      return { ok: false, reason: 'not-open', message: `BloodRequest ${id} is ${current.status}; only OPEN requests can be cancelled.` };
+    }
+    const [hospital] = await tx.select().from(hospitals).where(eq(hospitals.id, updated.hospitalId));
+    return {
+      ok: true,
+      value: updated,
+      effects: { tags: bloodRequestTags(updated, hospital!.region, 'OPEN'), events: requestEvents(id) },
+    };
+  });
+}

@@ -1,0 +1,46 @@
+import { badInput } from '../../graphql/errors.js';
+import type { Resolvers } from '../../graphql/generated/resolvers-types.js';
+import { requireRole } from '../../graphql/guards.js';
+import { parseId } from '../../graphql/ids.js';
+import { refusal } from '../../graphql/outcome.js';
+import { intRange, text } from '../../graphql/validate.js';
+import { donationConnection } from '../donation/connection.js';
+import { campaignList } from './repository.js';
+import { createCampaign } from './writes.js';
+
+const MAX_CAMPAIGN_DAYS = 366;
+
+export const campaignResolvers: Resolvers = {
+  Query: {
+    campaign: (_p, { id }, { loaders }) => loaders.campaign.load(parseId('Campaign', id)),
+    campaigns: async (_p, { activeOnly, region }, { services, loaders }) => {
+      const list = await campaignList(services.database.db, activeOnly ?? true, region, services.now());
+      for (const c of list) loaders.campaign.prime(c.id, c);
+      return list;
+    },
+  },
+  Mutation: {
+    createCampaign: async (_p, { input }, { viewer, services }) => {
+      requireRole(viewer, 'STAFF', 'ADMIN');
+      const { startsAt, endsAt } = input;
+      if (endsAt.getTime() <= startsAt.getTime()) throw badInput('input.endsAt must be after input.startsAt.', 'input.endsAt');
+      if (endsAt.getTime() - startsAt.getTime() > MAX_CAMPAIGN_DAYS * 86_400_000)
+        throw badInput(`A campaign may last at most ${MAX_CAMPAIGN_DAYS} days.`, 'input.endsAt');
+      const outcome = await createCampaign(services.database.db, {
+        hospitalId: parseId('Hospital', input.hospitalId, 'input.hospitalId'),
+        title: text('input.title', input.title, { max: 200 }),
+        startsAt,
+        endsAt,
+        goalUnits: intRange('input.goalUnits', input.goalUnits, 1, 100_000),
+      });
+      if (!outcome.ok) throw refusal(outcome, 'input.hospitalId');
+      await services.afterCommit(outcome.effects);
+      return outcome.value;
+    },
+  },
+  Campaign: {
+    hospital: async (c, _a, { loaders }) => (await loaders.hospital.load(c.hospitalId))!,
+    donations: (c, { first, after }, { loaders }) =>
+      donationConnection(loaders.donationPageByCampaign, loaders.donationCountByCampaign, c.id, first, after),
+  },
+};

@@ -1,0 +1,106 @@
+import { and, eq, isNull, lte, or, sql } from 'drizzle-orm';
+import type { Db } from '../../db/client.js';
+import { campaigns, donations, donors, hospitals, type DonationRow } from '../../db/schema.js';
+import type { WriteOutcome } from '../blood-request/writes.js';
+import { DONATION_INTERVAL_DAYS, nextEligibleAt, pointsFor } from '../donor/eligibility.js';
+import { inventoryTags } from '../inventory/tags.js';
+import { changeStock } from '../inventory/writes.js';
+
+export interface RecordDonationInput {
+  donorId: number;
+  hospitalId: number;
+  campaignId: number | null;
+  units: number;
+}
+
+class Refused extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * One transaction: the donation row, the hospital's stock, the donor's
+ * lastDonationAt and points, the campaign's collectedUnits. Any refusal throws
+ * inside the transaction so nothing is written.
+ */
+export async function recordDonation(db: Db, input: RecordDonationInput, now: Date): Promise<WriteOutcome<DonationRow>> {
+  try {
+    return await db.transaction(async (tx): Promise<WriteOutcome<DonationRow>> => {
+      const [hospital] = await tx.select().from(hospitals).where(eq(hospitals.id, input.hospitalId));
+      if (!hospital) throw new Refused('not-found', `Hospital ${input.hospitalId} does not exist.`);
+
+      // The eligibility rule is the update's condition, so two concurrent donations
+      // by one donor cannot both pass: the second waits on the row lock and then
+      // finds lastDonationAt already set to now.
+      const cutoff = new Date(now.getTime() - DONATION_INTERVAL_DAYS * 86_400_000);
+      const [donor] = await tx
+        .update(donors)
+        .set({ lastDonationAt: now, points: sql`${donors.points} + ${pointsFor(input.units)}` })
+        .where(and(eq(donors.id, input.donorId), or(isNull(donors.lastDonationAt), lte(donors.lastDonationAt, cutoff))))
+        .returning();
+      if (!donor) {
+        const [existing] = await tx.select().from(donors).where(eq(donors.id, input.donorId));
+        if (!existing) throw new Refused('not-found', `Donor ${input.donorId} does not exist.`);
+        throw new Refused(
+          'not-eligible',
+          `Donor ${input.donorId} is not eligible until ${nextEligibleAt(existing.lastDonationAt)!.toISOString()} (${DONATION_INTERVAL_DAYS} days between donations).`,
+        );
+      }
+
+      const tags = [
+        `Donor:${donor.id}`,
+        `Donation:list:donor=${donor.id}`,
+        ...inventoryTags(hospital.id, donor.bloodGroup, hospital.region),
+      ];
+      if (input.campaignId !== null) {
+        const [campaign] = await tx
+          .update(campaigns)
+          .set({ collectedUnits: sql`${campaigns.collectedUnits} + ${input.units}` })
+          .where(
+            and(
+              eq(campaigns.id, input.campaignId),
+              eq(campaigns.hospitalId, hospital.id),
+              lte(campaigns.startsAt, now),
+              sql`${campaigns.endsAt} > ${now}`,
+            ),
+          )
+          .returning();
+        if (!campaign) {
+          const [existing] = await tx.select().from(campaigns).where(eq(campaigns.id, input.campaignId));
+          if (!existing) throw new Refused('not-found', `Campaign ${input.campaignId} does not exist.`);
+          if (existing.hospitalId !== hospital.id)
+            throw new Refused('wrong-campaign', `Campaign ${input.campaignId} is run by hospital ${existing.hospitalId}, not ${hospital.id}.`);
+          throw new Refused('campaign-inactive', `Campaign ${input.campaignId} is not running now.`);
+        }
+        tags.push(`Campaign:${campaign.id}`, `Donation:list:campaign=${campaign.id}`);
+      }
+
+      const [donation] = await tx
+        .insert(donations)
+        .values({ ...input, bloodGroup: donor.bloodGroup, donatedAt: now })
+        .returning();
+      await changeStock(tx, hospital.id, donor.bloodGroup, input.units);
+      tags.push(`Donation:${donation!.id}`);
+
+      return {
+        ok: true,
+        value: donation!,
+        effects: {
+          tags,
+          events: [
+            { topic: 'donationRecorded', donationId: donation!.id },
+            { topic: 'inventoryChanged', hospitalId: hospital.id, bloodGroup: donor.bloodGroup },
+            { topic: 'dashboardStatsUpdated' },
+          ],
+        },
+      };
+    });
+  } catch (err) {
+    if (err instanceof Refused) return { ok: false, reason: err.reason, message: err.message };
+    throw err;
+  }
+}

@@ -1,0 +1,54 @@
+import { checkPageSize, decodeCursor, encodeCursor, toConnection } from '../../graphql/connection.js';
+import { notFound, badInput } from '../../graphql/errors.js';
+import type { Resolvers } from '../../graphql/generated/resolvers-types.js';
+import { canSeePrivate, isStaff, requireViewer } from '../../graphql/guards.js';
+import { parseId } from '../../graphql/ids.js';
+import { phone, text } from '../../graphql/validate.js';
+import { donationConnection } from '../donation/connection.js';
+import { forbidden } from '../../graphql/errors.js';
+import { isEligible } from './eligibility.js';
+import { donorCount, donorPage } from './repository.js';
+import { updateDonor, type DonorChanges } from './writes.js';
+
+export const donorResolvers: Resolvers = {
+  Query: {
+    donor: (_p, { id }, { loaders }) => loaders.donor.load(parseId('Donor', id)),
+    donors: async (_p, { bloodGroup, region, first, after }, { services, loaders }) => {
+      const limit = checkPageSize(first);
+      const afterId = decodeCursor('Donor', after);
+      const filter = { bloodGroup, region };
+      const db = services.database.db;
+      const fetched = limit === 0 ? [] : await donorPage(db, filter, limit + 1, afterId);
+      for (const d of fetched) loaders.donor.prime(d.id, d);
+      return toConnection(fetched, limit, (d) => encodeCursor('Donor', d.id), () => donorCount(db, filter), afterId !== null);
+    },
+    me: (_p, _a, { viewer, loaders }) => {
+      const v = requireViewer(viewer);
+      return v.donorId ? loaders.donor.load(v.donorId) : null;
+    },
+  },
+  Mutation: {
+    updateDonor: async (_p, { id, input }, { viewer, services }) => {
+      const v = requireViewer(viewer);
+      const donorId = parseId('Donor', id);
+      if (!isStaff(v) && v.donorId !== donorId) throw forbidden('Only the donor themself, STAFF or ADMIN may update a donor.');
+      const changes: DonorChanges = {};
+      if (input.name != null) changes.name = text('input.name', input.name, { max: 100 });
+      if (input.region != null) changes.region = text('input.region', input.region, { max: 100 });
+      if (input.city != null) changes.city = text('input.city', input.city, { max: 100 });
+      if (input.phone !== undefined) changes.phone = input.phone === null ? null : phone('input.phone', input.phone);
+      if (Object.keys(changes).length === 0) throw badInput('input must change at least one field.', 'input');
+      const result = await updateDonor(services.database.db, donorId, changes);
+      if (!result) throw notFound('Donor', id);
+      await services.afterCommit(result.effects);
+      return result.donor;
+    },
+  },
+  Donor: {
+    eligible: (d, _a, { services }) => isEligible(d.lastDonationAt, services.now()),
+    email: (d, _a, { viewer }) => (canSeePrivate(viewer, d.id) ? d.email : null),
+    phone: (d, _a, { viewer }) => (canSeePrivate(viewer, d.id) ? d.phone : null),
+    donations: (d, { first, after }, { loaders }) =>
+      donationConnection(loaders.donationPageByDonor, loaders.donationCountByDonor, d.id, first, after),
+  },
+};

@@ -1,0 +1,38 @@
+import { badInput, notFound } from '../../graphql/errors.js';
+import type { Resolvers } from '../../graphql/generated/resolvers-types.js';
+import { requireRole } from '../../graphql/guards.js';
+import { parseId } from '../../graphql/ids.js';
+import { intRange } from '../../graphql/validate.js';
+import { availability } from './repository.js';
+import { adjustInventory } from './writes.js';
+
+export const MAX_ADJUST = 10_000;
+
+export const inventoryResolvers: Resolvers = {
+  Query: {
+    availability: async (_p, { bloodGroup, region }, { services, loaders }) => {
+      const result = await availability(services.database.db, bloodGroup, region);
+      // The join already fetched each hospital: prime the loader so InventoryItem.hospital costs nothing.
+      for (const { hospital } of result) loaders.hospital.prime(hospital.id, hospital);
+      return result.map((r) => r.item);
+    },
+  },
+  Mutation: {
+    adjustInventory: async (_p, { hospitalId, bloodGroup, delta }, { viewer, services }) => {
+      requireRole(viewer, 'STAFF', 'ADMIN');
+      const id = parseId('Hospital', hospitalId, 'hospitalId');
+      intRange('delta', delta, -MAX_ADJUST, MAX_ADJUST);
+      if (delta === 0) throw badInput('delta must not be 0.', 'delta');
+      const result = await adjustInventory(services.database.db, id, bloodGroup, delta);
+      if (!result.ok) {
+        if (result.reason === 'hospital-not-found') throw notFound('Hospital', hospitalId);
+        throw badInput(`Not enough ${bloodGroup} in stock: ${result.available} units, cannot remove ${-delta}.`, 'delta');
+      }
+      await services.afterCommit(result.effects);
+      return result.item;
+    },
+  },
+  InventoryItem: {
+    hospital: async (item, _a, { loaders }) => (await loaders.hospital.load(item.hospitalId))!,
+  },
+};

@@ -1,0 +1,84 @@
+// Redis client factory. Standalone or Cluster from one URL setting; clients are
+// passed to whoever needs them, never imported as globals.
+import { Redis, Cluster, type RedisOptions } from 'ioredis';
+import type { Logger } from '../observability/logger.js';
+
+export type RedisClient = Redis | Cluster;
+
+export interface RedisClientOptions {
+  /** redis://, rediss://, or a comma-separated node list for a cluster. */
+  url: string;
+  cluster?: boolean;
+  /** Labels this connection in logs (e.g. "cache", "publisher", "subscriber"). */
+  name: string;
+  logger: Logger;
+  /** Fail commands instead of queueing them while disconnected. Default true: a request must never wait on a dead Redis. */
+  failFast?: boolean;
+  /** Per-command timeout in ms. Default 1000. */
+  commandTimeoutMs?: number;
+}
+
+export function createRedisClient(options: RedisClientOptions): RedisClient {
+  const { url, name, logger } = options;
+  const failFast = options.failFast ?? true;
+  const common: RedisOptions = {
+    connectionName: `lifeline:${name}`,
+    lazyConnect: false,
+    // Commands issued while disconnected fail at once instead of piling up in memory.
+    enableOfflineQueue: !failFast,
+    maxRetriesPerRequest: failFast ? 1 : null,
+    commandTimeout: options.commandTimeoutMs ?? 1000,
+    connectTimeout: 2000,
+    // Reconnect with capped backoff forever; callers see errors meanwhile.
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+  };
+  const nodes = url.split(',').map((u) => u.trim());
+  const client: RedisClient =
+    options.cluster || nodes.length > 1
+      ? new Cluster(
+          nodes.map((n) => {
+            const parsed = new URL(n);
+            return { host: parsed.hostname, port: Number(parsed.port || 6379) };
+          }),
+          {
+            redisOptions: {
+              ...common,
+              ...(nodes[0]!.startsWith('rediss://') ? { tls: {} } : {}),
+              password: new URL(nodes[0]!).password || undefined,
+            },
+            enableOfflineQueue: !failFast,
+          },
+        )
+      : new Redis(url, common);
+  let lastError = '';
+  client.on('error', (err: Error) => {
+    // ioredis emits the same error on every retry; log each distinct one once.
+    if (err.message !== lastError) logger.warn({ redis: name, err: err.message }, 'redis error');
+    lastError = err.message;
+  });
+  client.on('ready', () => {
+    if (lastError) logger.info({ redis: name }, 'redis reconnected');
+    lastError = '';
+  });
+  return client;
+}
+
+/** Waits until the client is ready, or throws after timeoutMs. */
+export async function waitForRedis(client: RedisClient, timeoutMs = 5000): Promise<void> {
+  if (client.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`Redis did not become ready within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = () => {
+      cleanup();
+      resolve();
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+    };
+    client.on('ready', onReady);
+  });
+}
