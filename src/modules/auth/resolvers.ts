@@ -1,5 +1,6 @@
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../../auth/passwords.js';
 import { badInput, unauthenticated } from '../../graphql/errors.js';
+import type { GraphQLContext } from '../../graphql/context.js';
 import type { Resolvers } from '../../graphql/generated/resolvers-types.js';
 import { requireViewer } from '../../graphql/guards.js';
 import { email, password, phone, text } from '../../graphql/validate.js';
@@ -12,9 +13,18 @@ const session = (u: { id: number; role: 'DONOR' | 'STAFF' | 'ADMIN'; donorId: nu
   donorId: u.donorId,
 });
 
+/**
+ * The rest of an auth mutation's response (AuthPayload.donor and its PRIVATE
+ * fields) is resolved as the account that just signed in.
+ */
+async function signInAs(ctx: GraphQLContext, accessToken: string): Promise<void> {
+  ctx.viewer = await ctx.services.auth.authenticate(`Bearer ${accessToken}`);
+}
+
 export const authResolvers: Resolvers = {
   Mutation: {
-    register: async (_p, { input }, { services }) => {
+    register: async (_p, { input }, ctx) => {
+      const { services } = ctx;
       const values = {
         email: email('input.email', input.email),
         name: text('input.name', input.name, { max: 100 }),
@@ -28,23 +38,28 @@ export const authResolvers: Resolvers = {
       if (!created) throw badInput('An account with this email already exists.', 'input.email');
       await services.afterCommit({ tags: newDonorTags(created.donor), events: [{ topic: 'dashboardStatsUpdated' }] });
       const tokens = await services.auth.issueSession(session(created.user));
+      await signInAs(ctx, tokens.accessToken);
       return { ...tokens, donorId: created.donor.id };
     },
-    login: async (_p, args, { services }) => {
+    login: async (_p, args, ctx) => {
+      const { services } = ctx;
       const user = await userByEmail(services.database.db, args.email.trim().toLowerCase());
       // Hash even for unknown emails so response time does not reveal which accounts exist.
       const ok = await verifyPassword(args.password, user?.passwordHash ?? (await dummyPasswordHash()));
       if (!user || !ok) throw unauthenticated('Email or password is wrong.');
       const tokens = await services.auth.issueSession(session(user));
+      await signInAs(ctx, tokens.accessToken);
       return { ...tokens, donorId: user.donorId };
     },
-    refreshToken: async (_p, { token }, { services }) => {
+    refreshToken: async (_p, { token }, ctx) => {
+      const { services } = ctx;
       const db = services.database.db;
       const { tokens, userId } = await services.auth.refresh(token, async (id) => {
         const u = await userById(db, id);
         return u && session(u);
       });
       const user = await userById(db, userId);
+      await signInAs(ctx, tokens.accessToken);
       return { ...tokens, donorId: user?.donorId ?? null };
     },
     logout: async (_p, _a, { viewer, services }) => {

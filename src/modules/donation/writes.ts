@@ -1,4 +1,4 @@
-import { and, eq, isNull, lte, or, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull, lte, or, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { campaigns, donations, donors, hospitals, type DonationRow } from '../../db/schema.js';
 import type { WriteOutcome } from '../blood-request/writes.js';
@@ -65,7 +65,7 @@ export async function recordDonation(db: Db, input: RecordDonationInput, now: Da
               eq(campaigns.id, input.campaignId),
               eq(campaigns.hospitalId, hospital.id),
               lte(campaigns.startsAt, now),
-              sql`${campaigns.endsAt} > ${now}`,
+              gt(campaigns.endsAt, now),
             ),
           )
           .returning();
