@@ -1,0 +1,35 @@
+import { ConfigError, loadConfig } from '../src/config.js';
+
+test('defaults follow SPEC §3', () => {
+  const c = loadConfig({});
+  expect(c).toMatchObject({ port: 4000, host: '127.0.0.1', cachePrefix: 'lifeline:', webConcurrency: 1, rateLimitPerMinute: 600, databaseUrl: undefined, redisUrl: undefined });
+  expect(c.seedDemoData).toBe(true);
+  expect(c.jwtSecretGenerated).toBe(true);
+});
+
+test('a comma-separated REDIS_URL or REDIS_CLUSTER=1 selects cluster mode', () => {
+  expect(loadConfig({ REDIS_URL: 'redis://a:7000,redis://b:7001' }).redisCluster).toBe(true);
+  expect(loadConfig({ REDIS_URL: 'redis://a:7000', REDIS_CLUSTER: '1' }).redisCluster).toBe(true);
+  expect(loadConfig({ REDIS_URL: 'rediss://a:7000' }).redisCluster).toBe(false);
+});
+
+test.each([
+  [{ PORT: '70000' }, 'PORT'],
+  [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+  [{ CACHE_PREFIX: 'has space' }, 'CACHE_PREFIX'],
+  [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+  [{ RATE_LIMIT_PER_MINUTE: '-1' }, 'RATE_LIMIT_PER_MINUTE'],
+  [{ JWT_SECRET: 'short' }, 'JWT_SECRET'],
+  [{ NODE_ENV: 'production' }, 'JWT_SECRET'],
+])('%j fails naming %s in one line', (env, name) => {
+  let error: unknown;
+  try {
+    loadConfig(env);
+  } catch (err) {
+    error = err;
+  }
+  expect(error).toBeInstanceOf(ConfigError);
+  const message = (error as Error).message;
+  expect(message).toContain(name);
+  expect(message).not.toContain('\n');
+});
