@@ -335,7 +335,9 @@ export function planSeed(options: SeedOptions = {}): SeedPlan {
   const campaignsByHospital = new Map<number, number[]>();
   campaignDrafts.forEach((c, i) => {
     campaignsByRegion[c.regionIndex]!.push(i);
-    campaignsByHospital.set(c.hospitalIndex, [...(campaignsByHospital.get(c.hospitalIndex) ?? []), i]);
+    const atHospital = campaignsByHospital.get(c.hospitalIndex) ?? [];
+    atHospital.push(i);
+    campaignsByHospital.set(c.hospitalIndex, atHospital);
   });
 
   // Donations: sorted timestamps first, so insertion order (and so id order) is time order.
@@ -354,7 +356,7 @@ export function planSeed(options: SeedOptions = {}): SeedPlan {
   const active: number[] = [];
   for (let i = 0; i < count; i++) {
     const t = donatedAt[i]!;
-    // A donor who is eligible at t if one turns up in a few draws (the seed favours realism, not rigour).
+    // Prefer a donor who is eligible at t (56 days since their last donation); give up after a few draws.
     let d = nr.int(o.donors);
     for (let attempt = 0; attempt < 8 && t - lastAt[d]! < gap; attempt++) d = nr.int(o.donors);
     const region = donorRows[d]!.regionIndex;

@@ -1,0 +1,441 @@
+// Jest globalSetup (SPEC §2): use DATABASE_URL / REDIS_URL when set, otherwise start throwaway
+// `postgres` and `redis-server` processes on free ports; then build a migrated template database
+// that every test file clones. Workers learn the URLs from TEST_PG_ADMIN_URL / TEST_REDIS_URL.
+//
+// The process utilities below are exported for test/helpers/redis.ts (private Redis servers).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import Module from 'node:module';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import postgres from 'postgres';
+
+export const TEMPLATE_DATABASE = 'lifeline_template';
+const STATE_DIR = path.join(os.tmpdir(), 'lifeline-test-state');
+const NOBODY = 65534;
+
+// ---------------------------------------------------------------- process utilities
+
+export function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+export function findOnPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (dir && isExecutable(path.join(dir, name))) return path.join(dir, name);
+  }
+  return undefined;
+}
+
+/** A directory holding both initdb and postgres: PATH first, then Debian's versioned dirs (newest first). */
+export function findPostgresBinDir(): string | undefined {
+  const pathDirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  let debianDirs: string[] = [];
+  try {
+    debianDirs = fs
+      .readdirSync('/usr/lib/postgresql')
+      .sort((a, b) => Number(b) - Number(a))
+      .map((v) => `/usr/lib/postgresql/${v}/bin`);
+  } catch {
+    // not a Debian-style install
+  }
+  return [...pathDirs, ...debianDirs].find(
+    (dir) => isExecutable(path.join(dir, 'initdb')) && isExecutable(path.join(dir, 'postgres')),
+  );
+}
+
+/** Asks the kernel for a free port. Another process could take it before we bind; callers retry. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const isRoot = () => process.getuid?.() === 0;
+
+export interface SpawnOptions {
+  /** stdout/stderr go here (a file, not a pipe, so the server never blocks on a dead reader). */
+  logFile: string;
+  cwd: string;
+  /** Run as `nobody`: initdb and postgres refuse to run as root. */
+  asNobody?: boolean;
+  /** Signal the kernel sends the server when the spawning process dies (kill -9 of jest included). */
+  deathSignal?: 'TERM' | 'INT' | 'KILL';
+}
+
+/** Command prefix that drops to `nobody` and/or arms a parent-death signal, using what exists. */
+function wrapper(opts: Pick<SpawnOptions, 'asNobody' | 'deathSignal'>): string[] {
+  const setpriv = findOnPath('setpriv');
+  const dropRoot = opts.asNobody && isRoot();
+  if (setpriv) {
+    const args = [setpriv];
+    if (dropRoot) args.push(`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups');
+    if (opts.deathSignal) args.push(`--pdeathsig=${opts.deathSignal}`);
+    return args.length > 1 ? [...args, '--'] : [];
+  }
+  if (!dropRoot) return [];
+  const runuser = findOnPath('runuser');
+  if (runuser) return [runuser, '-u', 'nobody', '--'];
+  throw new Error('Running as root: need `setpriv` or `runuser` (util-linux) to start PostgreSQL as nobody');
+}
+
+export function spawnService(command: string, args: string[], opts: SpawnOptions): ChildProcess {
+  const fd = fs.openSync(opts.logFile, 'a');
+  try {
+    const [cmd, ...rest] = [...wrapper(opts), command, ...args];
+    const child = spawn(cmd!, rest, { cwd: opts.cwd, stdio: ['ignore', fd, fd] });
+    // Without a listener a failed spawn would throw asynchronously and crash jest.
+    child.on('error', () => {});
+    return child;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export function logTail(file: string, lines = 20): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+export const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Resolves with the exit code once `child` has exited (immediately when it already has). */
+export function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** Polls `probe` until it returns true; fails on deadline or when `child` exits first. */
+export async function waitUntil(
+  what: string,
+  probe: () => Promise<boolean>,
+  opts: { timeoutMs: number; child?: ChildProcess; logFile?: string },
+): Promise<void> {
+  const deadline = Date.now() + opts.timeoutMs;
+  const fail = (why: string) =>
+    new Error(`${what} ${why}${opts.logFile ? `; last log lines:\n${logTail(opts.logFile)}` : ''}`);
+  for (;;) {
+    if (opts.child && (opts.child.exitCode !== null || opts.child.signalCode !== null)) {
+      throw fail(`exited (code ${opts.child.exitCode}, signal ${opts.child.signalCode})`);
+    }
+    if (await probe()) return;
+    if (Date.now() > deadline) throw fail(`not ready after ${opts.timeoutMs} ms`);
+    await delay(100);
+  }
+}
+
+/** True when `promise` settles within `ms`; the timer is cleared so it never holds the process open. */
+export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false)));
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Sends `signal`, then SIGKILL if the process is still there after `graceMs`. */
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGCONT'); // a SIGSTOPped process would hold a pending SIGTERM forever
+  child.kill(signal);
+  if (!(await settlesWithin(exited(child), graceMs))) {
+    child.kill('SIGKILL');
+    await settlesWithin(exited(child), 5_000);
+  }
+}
+
+/** True when a Redis server answers PING on port within timeoutMs (raw RESP: no client library needed). */
+export function redisPing(port: number, timeoutMs = 1_000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.on('error', () => done(false));
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (d) => done(d.toString().startsWith('+PONG')));
+  });
+}
+
+export function redisArgs(port: number, dir: string): string[] {
+  return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+}
+
+// ---------------------------------------------------------------- stale servers of killed runs
+
+interface RunState {
+  owner: number;
+  processes: { pid: number; kind: 'postgres' | 'redis' }[];
+  dirs: string[];
+}
+
+const stateFile = (owner: number) => path.join(STATE_DIR, `${owner}.json`);
+
+export function readState(owner = process.pid): RunState | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(stateFile(owner), 'utf8')) as RunState;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeState(state: RunState): void {
+  fs.mkdirSync(STATE_DIR, { recursive: true });
+  fs.writeFileSync(stateFile(state.owner), JSON.stringify(state));
+}
+
+export function removeState(owner = process.pid): void {
+  fs.rmSync(stateFile(owner), { force: true });
+}
+
+/** Alive and not a zombie (containers without an init leave zombies that kill(pid, 0) still finds). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+/** The pid still belongs to the server we started (not reused by something else). */
+function isOurServer(pid: number, kind: 'postgres' | 'redis'): boolean {
+  try {
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.includes(kind === 'postgres' ? 'postgres' : 'redis-server');
+  } catch {
+    return false;
+  }
+}
+
+/** Servers of runs whose jest process died without teardown: kill them and delete their files. */
+function reapStaleRuns(): void {
+  let files: string[] = [];
+  try {
+    files = fs.readdirSync(STATE_DIR).filter((f) => f.endsWith('.json'));
+  } catch {
+    return;
+  }
+  for (const f of files) {
+    const owner = Number(path.basename(f, '.json'));
+    if (owner === process.pid || isRunning(owner)) continue; // another live run: not ours to touch
+    const state = readState(owner);
+    for (const p of state?.processes ?? []) {
+      if (isRunning(p.pid) && isOurServer(p.pid, p.kind)) process.kill(p.pid, 'SIGKILL');
+    }
+    for (const dir of state?.dirs ?? []) fs.rmSync(dir, { recursive: true, force: true });
+    removeState(owner);
+  }
+}
+
+// ---------------------------------------------------------------- servers
+
+/** Children live on globalThis so teardown (same process, possibly another module instance) can await their exit. */
+const registry = globalThis as { __lifelineServers?: { child: ChildProcess; kind: 'postgres' | 'redis' }[] };
+
+function track(state: RunState, child: ChildProcess, kind: 'postgres' | 'redis'): void {
+  state.processes.push({ pid: child.pid!, kind });
+  writeState(state);
+  (registry.__lifelineServers ??= []).push({ child, kind });
+  // Let jest exit even if teardown never runs; the death signal then stops the server.
+  child.unref();
+}
+
+async function startPostgres(binDir: string, state: RunState): Promise<string> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lifeline-pg-'));
+  state.dirs.push(dir);
+  writeState(state);
+  if (isRoot()) fs.chownSync(dir, NOBODY, NOBODY); // initdb/postgres run as nobody and write here
+  const logFile = path.join(dir, 'postgres.log');
+  fs.writeFileSync(logFile, '');
+  if (isRoot()) fs.chownSync(logFile, NOBODY, NOBODY);
+
+  const [cmd, ...args] = [
+    ...wrapper({ asNobody: true }),
+    path.join(binDir, 'initdb'),
+    ...['-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync', '-D', path.join(dir, 'data')],
+  ];
+  const init = spawnSync(cmd!, args, { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+  if (init.status !== 0) {
+    throw new Error(`initdb failed (${init.error?.message ?? `exit ${init.status}`}):\n${init.stdout}\n${init.stderr}`);
+  }
+
+  // A free port can be taken between probe and bind; try a few.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const child = spawnService(
+      path.join(binDir, 'postgres'),
+      [
+        ...['-D', path.join(dir, 'data'), '-p', String(port), '-h', '127.0.0.1', '-k', dir],
+        // Durability is worthless for a throwaway cluster; these make DDL and commits cheap.
+        ...['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
+        ...['-c', 'max_connections=300'],
+      ],
+      // SIGINT = "fast shutdown": does not wait for clients a killed jest may have left behind.
+      { logFile, cwd: dir, asNobody: true, deathSignal: 'INT' },
+    );
+    track(state, child, 'postgres');
+    const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    try {
+      await waitUntil('postgres', () => canConnect(url), { timeoutMs: 30_000, child, logFile });
+      return url;
+    } catch (err) {
+      await stopChild(child, 'SIGINT', 5_000);
+      if (attempt >= 3 || !/already in use/.test(logTail(logFile))) throw err;
+    }
+  }
+}
+
+async function canConnect(url: string): Promise<boolean> {
+  const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
+  try {
+    await sql`select 1`;
+    return true;
+  } catch {
+    return false; // e.g. 57P03 "the database system is starting up"
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
+async function startRedis(state: RunState): Promise<string> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lifeline-redis-'));
+  state.dirs.push(dir);
+  writeState(state);
+  const logFile = path.join(dir, 'redis.log');
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const child = spawnService(findOnPath('redis-server')!, redisArgs(port, dir), {
+      logFile,
+      cwd: dir,
+      deathSignal: 'TERM',
+    });
+    track(state, child, 'redis');
+    try {
+      await waitUntil('redis-server', () => redisPing(port), { timeoutMs: 15_000, child, logFile });
+      return `redis://127.0.0.1:${port}`;
+    } catch (err) {
+      await stopChild(child, 'SIGTERM', 5_000);
+      if (attempt >= 3 || !/in use/i.test(logTail(logFile))) throw err;
+    }
+  }
+}
+
+/** Jest loads this file without moduleNameMapper, so `./x.js` imports inside src/ need mapping to `.ts`. */
+async function withTsResolution<T>(fn: () => Promise<T>): Promise<T> {
+  const M = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
+  const original = M._resolveFilename;
+  M._resolveFilename = function (this: unknown, request: string, ...rest: unknown[]) {
+    try {
+      return original.call(this, request, ...rest);
+    } catch (err) {
+      if (!/^\.{1,2}\/.*\.js$/.test(request)) throw err;
+      return original.call(this, `${request.slice(0, -3)}.ts`, ...rest);
+    }
+  };
+  try {
+    return await fn();
+  } finally {
+    M._resolveFilename = original;
+  }
+}
+
+export function databaseUrl(adminUrl: string, name: string): string {
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function buildTemplate(adminUrl: string): Promise<void> {
+  const admin = postgres(adminUrl, { max: 1, connect_timeout: 10, onnotice: () => {} });
+  try {
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${TEMPLATE_DATABASE} WITH (FORCE)`);
+    await admin.unsafe(`CREATE DATABASE ${TEMPLATE_DATABASE}`);
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
+  await withTsResolution(async () => {
+    const { createDatabase } = await import('../../src/db/client.js');
+    const { runMigrations } = await import('../../src/db/migrate.js');
+    const database = await createDatabase({ url: databaseUrl(adminUrl, TEMPLATE_DATABASE), maxConnections: 1 });
+    try {
+      await runMigrations(database);
+    } finally {
+      // CREATE DATABASE ... TEMPLATE fails while anyone is connected to the template.
+      await database.close();
+    }
+  });
+}
+
+export default async function globalSetup(): Promise<void> {
+  reapStaleRuns();
+  const pgBinDir = process.env.DATABASE_URL ? undefined : findPostgresBinDir();
+  const redisBin = process.env.REDIS_URL ? undefined : findOnPath('redis-server');
+  const missing: string[] = [];
+  if (!process.env.DATABASE_URL && !pgBinDir) {
+    missing.push('PostgreSQL server binaries (initdb, postgres on PATH or in /usr/lib/postgresql/*/bin) and DATABASE_URL is unset');
+  }
+  if (!process.env.REDIS_URL && !redisBin) missing.push('redis-server (on PATH) and REDIS_URL is unset');
+  if (missing.length > 0) {
+    throw new Error(
+      `Cannot start the test servers: no ${missing.join('; no ')}. ` +
+        'Install them (apt-get install -y postgresql redis-server) or set DATABASE_URL / REDIS_URL ' +
+        'to servers the tests may create databases / keys on.',
+    );
+  }
+
+  const state: RunState = { owner: process.pid, processes: [], dirs: [] };
+  writeState(state);
+  try {
+    const [adminUrl, redisUrl] = await Promise.all([
+      process.env.DATABASE_URL ?? startPostgres(pgBinDir!, state),
+      process.env.REDIS_URL ?? startRedis(state),
+    ]);
+    await buildTemplate(adminUrl);
+    // Workers are forked after globalSetup, so they inherit these.
+    process.env.TEST_PG_ADMIN_URL = adminUrl;
+    process.env.TEST_REDIS_URL = redisUrl;
+  } catch (err) {
+    // Jest skips globalTeardown when setup throws; clean up what we started here.
+    await stopServers();
+    throw err;
+  }
+}
+
+/** globalTeardown: stops the servers this run started and removes their directories. */
+export async function stopServers(): Promise<void> {
+  const servers = registry.__lifelineServers ?? [];
+  registry.__lifelineServers = [];
+  // postgres gets SIGINT ("fast shutdown"): SIGTERM would wait for every client to disconnect.
+  await Promise.all(servers.map((s) => stopChild(s.child, s.kind === 'postgres' ? 'SIGINT' : 'SIGTERM')));
+  const state = readState();
+  for (const p of state?.processes ?? []) {
+    // Anything not awaited above (should not happen) still must not outlive the run.
+    if (isRunning(p.pid) && isOurServer(p.pid, p.kind)) process.kill(p.pid, 'SIGKILL');
+  }
+  for (const dir of state?.dirs ?? []) fs.rmSync(dir, { recursive: true, force: true });
+  removeState();
+}
