@@ -95,6 +95,10 @@ async function buildApollo() {
     auth: {} as unknown as AppServices['auth'],
     logger,
     afterCommit: {} as unknown as AppServices['afterCommit'],
+    // The integrations are compared without the response cache in front.
+    cache: null,
+    cacheMode: 'off',
+    cacheTtlMs: () => 0,
     purgeCache: async () => 0,
     now: () => new Date(),
   };
@@ -111,17 +115,20 @@ async function buildApollo() {
   await apollo.start();
   // app.ts authenticates first; with no Authorization header that yields viewer = null.
   const context = async (requestId: string): Promise<GraphQLContext> => createContext(services, null, requestId);
-  return { apollo, context, logger };
+  return { apollo, context, logger, services };
 }
 
 async function startNodeHttpAdapter(): Promise<Server> {
-  const { apollo, context, logger } = await buildApollo();
+  const { apollo, logger, services } = await buildApollo();
   const server = createServer();
   server.on(
     'request',
     createHttpHandler({
       apollo,
-      context: (_req: IncomingMessage, requestId: string) => context(requestId),
+      authenticate: async () => null,
+      context: (viewer, requestId) => createContext(services, viewer, requestId),
+      outcomes: new WeakMap(),
+      responseCache: null,
       readiness: [],
       maxBodyBytes: MAX_BODY_BYTES,
       logger,

@@ -1,6 +1,9 @@
 // The one place a write's side effects run, after its transaction committed:
 // invalidate what it changed, then publish its events. Writes describe their
 // effects as data; they never touch caches or pub/sub themselves.
+import { sql } from 'drizzle-orm';
+import { rows, type Executor } from './db/client.js';
+import type { BloodRequestRow, DonationRow, DonorRow, HospitalRow, InventoryRow } from './db/schema.js';
 
 /** What a committed write changed. */
 export interface WriteEffects {
@@ -10,11 +13,39 @@ export interface WriteEffects {
   events: DomainEvent[];
 }
 
+/**
+ * What subscribers are told. Events carry the rows as of commit (what the subscription's
+ * selection resolves from, so no subscriber reads a later state by accident) and, for
+ * entities that change more than once, the commit order of the change (see commitOrder).
+ */
 export type DomainEvent =
-  | { topic: 'inventoryChanged'; hospitalId: number; bloodGroup: string }
-  | { topic: 'bloodRequestChanged'; requestId: number }
-  | { topic: 'donationRecorded'; donationId: number }
-  | { topic: 'dashboardStatsUpdated' };
+  | { topic: 'inventoryChanged'; item: InventoryRow; hospital: HospitalRow; version: string }
+  | { topic: 'bloodRequestChanged'; request: BloodRequestRow; hospital: HospitalRow; version: string }
+  /** Donations never change once written: one event per entity, nothing to order. */
+  | { topic: 'donationRecorded'; donation: DonationRow; donor: DonorRow; hospital: HospitalRow }
+  /** A signal only: the dashboard recomputes its totals (coalesced) when it arrives. */
+  | { topic: 'dashboardStatsUpdated' }
+  /** A session was signed out: its open WebSocket subscriptions close on every instance. */
+  | { topic: 'sessionRevoked'; sessionId: string };
+
+/**
+ * The commit order of a transaction's changes, per entity: PostgreSQL's WAL insert position,
+ * read inside the transaction AFTER its last row lock was taken.
+ *
+ * Why this orders commits of one entity: a second transaction writing the same row waits
+ * on the first one's row lock until the first COMMITs, and that commit appends its commit
+ * record to the WAL, moving the insert position forward. So the second transaction reads a
+ * strictly greater position than the first. (Transactions on different rows get unrelated
+ * positions, which is fine: order is only promised per entity.) The WAL position never goes
+ * backwards, unlike a clock. A decimal string: byte offsets exceed 2^53 on long-lived servers.
+ *
+ * Publishing uses it to refuse an event that arrives after a later version of its entity was
+ * already published (two after-commit steps racing on two instances): see pubsub/pubsub.ts.
+ */
+export async function commitOrder(tx: Executor): Promise<string> {
+  const [row] = await rows<{ lsn: string }>(tx, sql`SELECT (pg_current_wal_insert_lsn() - '0/0')::text AS lsn`);
+  return row!.lsn;
+}
 
 export interface AfterCommitStep {
   name: string;

@@ -1,6 +1,6 @@
 // Wires db, redis, auth, Apollo, http and ws. Returns { start, stop }; owns nothing global,
 // so tests run several instances in one process.
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
@@ -8,6 +8,11 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { GraphQLError } from 'graphql';
 import { createAfterCommit } from './after-commit.js';
+import { createCache, type Cache } from './cache/cache.js';
+import { createKeyspace } from './cache/keys.js';
+import { createMemoryStore } from './cache/memory-store.js';
+import { createRedisStore } from './cache/redis-store.js';
+import { createResponseCache } from './cache/response-cache.js';
 import { createAuthService } from './auth/auth-service.js';
 import { createMemorySessionStore, createRedisSessionStore } from './auth/session-store.js';
 import type { Viewer } from './auth/types.js';
@@ -15,7 +20,10 @@ import type { Config } from './config.js';
 import { createDatabase, type Database } from './db/client.js';
 import { runMigrations } from './db/migrate.js';
 import { DEMO_SEED, isDatabaseEmpty, seedDatabase } from './db/seed.js';
+import { typeMaxAges } from './graphql/cache-hints.js';
+import { cachePlugin, type OperationOutcome } from './graphql/cache-plugin.js';
 import { createContext, type AppServices, type GraphQLContext } from './graphql/context.js';
+import { cacheTaggers, purgeTags } from './graphql/cache-taggers.js';
 import { formatError } from './graphql/format-error.js';
 import { buildSchema } from './graphql/schema.js';
 import { createHttpHandler } from './http/server.js';
@@ -57,17 +65,46 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
     refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
   });
+  const schema = buildSchema();
+  const maxAges = typeMaxAges(schema);
+
+  // ---- cache ------------------------------------------------------------------------------
+  const cache: Cache | null =
+    config.cacheMode === 'off'
+      ? null
+      : createCache({
+          store: redis ? createRedisStore(redis, createKeyspace(config.cachePrefix)) : createMemoryStore(),
+          logger,
+          l1MaxBytes: config.cacheL1Mb * 1024 * 1024,
+        });
+  if (cache && redis) {
+    // A restarted or failed-over Redis gets a new run_id: the cache then moves to a new epoch.
+    redis.on('ready', () => void cache.onReconnect());
+    void cache.onReconnect();
+  }
+  const responseCache = cache && config.cacheMode === 'full' ? createResponseCache({ cache }) : null;
+
   const services: AppServices = {
     database,
     auth,
     logger,
-    afterCommit: createAfterCommit([]),
-    // Nothing is cached yet outside the per-request DataLoader, so there is nothing to drop.
-    purgeCache: async () => 0,
+    cache,
+    cacheMode: config.cacheMode,
+    cacheTtlMs: (type) => (maxAges[type] ?? 0) * 1000,
+    // Invalidation completes (Redis acknowledged it) before the mutation answers.
+    afterCommit: createAfterCommit(cache ? [{ name: 'invalidate', run: async (effects) => void (await cache.invalidate(effects.tags)) }] : []),
+    purgeCache: async (type, id) => {
+      if (!cache) return 0;
+      if (type === '*') {
+        // Everything: a new epoch orphans every entry (they expire by TTL); their number is unknown.
+        await cache.bumpEpoch();
+        return 0;
+      }
+      return cache.invalidate(purgeTags(type, id));
+    },
     now: options.now ?? (() => new Date()),
   };
-
-  const schema = buildSchema();
+  const outcomes = new WeakMap<GraphQLContext, OperationOutcome>();
   const httpServer = createServer();
   const isProduction = config.nodeEnv === 'production';
   const apollo = new ApolloServer<GraphQLContext>({
@@ -78,6 +115,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     formatError: formatError({ maskInternal: config.nodeEnv !== 'development', logger }),
     plugins: [
       ApolloServerPluginCacheControl({ defaultMaxAge: 0, calculateHttpHeaders: true }),
+      cachePlugin(cacheTaggers, outcomes),
       isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
     ],
   });
@@ -99,11 +137,25 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     'request',
     createHttpHandler({
       apollo,
-      context: async (req: IncomingMessage, requestId: string) =>
-        createContext(services, await authenticate(req.headers.authorization), requestId),
+      authenticate,
+      context: (viewer, requestId, scope) => createContext(services, viewer, requestId, scope),
+      outcomes,
+      responseCache,
       readiness: [
         { name: 'postgres', ping: () => database.ping() },
         ...(redis ? [{ name: 'redis', optional: true, ping: async () => void (await redis.ping()) }] : []),
+        ...(cache
+          ? [
+              {
+                name: 'cache',
+                optional: true,
+                ping: async () => {
+                  const { usable, reason } = cache.health();
+                  if (!usable) throw new Error(reason ?? 'cache suspended');
+                },
+              },
+            ]
+          : []),
       ],
       maxBodyBytes: config.maxBodyBytes,
       logger,
@@ -146,6 +198,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         clearTimeout(forceAfter);
         await apollo.stop();
         await auth.close();
+        cache?.close();
         await Promise.allSettled([database.close(), redis?.quit()]);
       })();
       return stopping;

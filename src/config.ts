@@ -35,6 +35,10 @@ export interface Config {
   seedDemoData: boolean;
   /** Maximum request body in bytes. Default 1 MiB. */
   maxBodyBytes: number;
+  /** off: no caching; entity: entity and list caches only; full: plus whole responses. Default full. */
+  cacheMode: 'off' | 'entity' | 'full';
+  /** In-process L1 in front of Redis, in MiB; 0 turns it off. Default 64. */
+  cacheL1Mb: number;
 }
 
 class ConfigError extends Error {}
@@ -84,6 +88,8 @@ const envSchema = z.object({
   RATE_LIMIT_PER_MINUTE: int('RATE_LIMIT_PER_MINUTE', 0, 10_000_000).default(600),
   SEED_DEMO_DATA: z.enum(['0', '1', 'true', 'false'], { error: () => 'SEED_DEMO_DATA must be 0 or 1' }).optional(),
   MAX_BODY_BYTES: int('MAX_BODY_BYTES', 1024, 64 * 1024 * 1024).default(1024 * 1024),
+  CACHE_MODE: z.enum(['off', 'entity', 'full'], { error: () => 'CACHE_MODE must be off, entity or full' }).default('full'),
+  CACHE_L1_MB: int('CACHE_L1_MB', 0, 16_384).default(64),
 });
 
 const truthy = (v: string | undefined) => v === '1' || v === 'true';
@@ -133,6 +139,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     seedDemoData: e.SEED_DEMO_DATA === undefined ? !e.DATABASE_URL : truthy(e.SEED_DEMO_DATA),
     maxBodyBytes: e.MAX_BODY_BYTES,
+    cacheMode: e.CACHE_MODE,
+    cacheL1Mb: e.CACHE_L1_MB,
   };
 }
 

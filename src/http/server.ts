@@ -1,18 +1,29 @@
 // GraphQL over HTTP on Node's own http server: Apollo's executeHTTPGraphQLRequest
-// behind a thin adapter (body limit, JSON parsing, routing). Chosen over express
-// and fastify by measurement (README, Development).
+// behind a thin adapter (body limit, JSON parsing, routing) with the full-response
+// cache in front, so a hit costs one Redis round trip and no GraphQL execution.
+// Node http was chosen over express by measurement (README, Development).
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
-import type { Logger } from '../observability/logger.js';
+import { GraphQLError } from 'graphql';
+import type { Viewer } from '../auth/types.js';
+import type { CacheScope } from '../cache/cache.js';
+import { sha256, type CachedResponse, type Lookup, type ResponseCache } from '../cache/response-cache.js';
+import type { OperationOutcome } from '../graphql/cache-plugin.js';
 import type { GraphQLContext } from '../graphql/context.js';
+import type { Logger } from '../observability/logger.js';
 import { BodyTooLarge, readBody } from './body.js';
 import { checkReadiness, type DependencyCheck } from './health.js';
 
 export interface HttpHandlerOptions {
   apollo: ApolloServer<GraphQLContext>;
-  /** Builds the per-request context; may throw a GraphQLError (e.g. UNAUTHENTICATED). */
-  context(req: IncomingMessage, requestId: string): Promise<GraphQLContext>;
+  /** Verifies the Authorization header; throws a GraphQLError (with extensions.http) when it is bad. */
+  authenticate(authorization: string | undefined): Promise<Viewer | null>;
+  context(viewer: Viewer | null, requestId: string, scope?: CacheScope): GraphQLContext;
+  /** Filled by the cache plugin for every executed operation. */
+  outcomes: WeakMap<GraphQLContext, OperationOutcome>;
+  /** null when the full-response cache is off. */
+  responseCache: ResponseCache | null;
   readiness: DependencyCheck[];
   maxBodyBytes: number;
   logger: Logger;
@@ -20,8 +31,58 @@ export interface HttpHandlerOptions {
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
+interface Executed {
+  status: number;
+  headers: [string, string][];
+  body: string;
+  outcome: OperationOutcome | undefined;
+}
+
+/** The parts of a GraphQL request that name a cached response. */
+interface Operation {
+  query?: string;
+  apqHash?: string;
+  operationName?: string | null;
+  variables?: unknown;
+}
+
+const SIMPLE_CONTENT_TYPES = ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data'];
+
+/** Apollo's CSRF rule, applied to cache hits that never reach Apollo. */
+function passesCsrfCheck(req: IncomingMessage): boolean {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type && !SIMPLE_CONTENT_TYPES.includes(type)) return true;
+  return Boolean(req.headers['x-apollo-operation-name'] || req.headers['apollo-require-preflight']);
+}
+
+function operationOf(method: string, body: unknown, url: URL): Operation | null {
+  let raw: Record<string, unknown>;
+  if (method === 'GET') {
+    const p = url.searchParams;
+    try {
+      raw = {
+        query: p.get('query') ?? undefined,
+        operationName: p.get('operationName'),
+        variables: p.get('variables') ? JSON.parse(p.get('variables')!) : undefined,
+        extensions: p.get('extensions') ? JSON.parse(p.get('extensions')!) : undefined,
+      };
+    } catch {
+      return null;
+    }
+  } else if (body && typeof body === 'object' && !Array.isArray(body)) {
+    raw = body as Record<string, unknown>;
+  } else return null;
+  const apqHash = (raw.extensions as { persistedQuery?: { sha256Hash?: unknown } } | undefined)?.persistedQuery?.sha256Hash;
+  const query = typeof raw.query === 'string' ? raw.query : undefined;
+  if (!query && typeof apqHash !== 'string') return null;
+  return { query, apqHash: typeof apqHash === 'string' ? apqHash : undefined, operationName: (raw.operationName as string) ?? null, variables: raw.variables };
+}
+
+const responseFormat = (req: IncomingMessage) =>
+  /application\/graphql-response\+json/.test(req.headers.accept ?? '') ? 'application/graphql-response+json' : 'application/json';
+
 export function createHttpHandler(options: HttpHandlerOptions): Handler {
-  const { apollo, logger } = options;
+  const { apollo, logger, responseCache } = options;
 
   const sendJson = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     const payload = JSON.stringify(body);
@@ -31,9 +92,59 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
   const graphqlError = (res: ServerResponse, status: number, message: string, code: string) =>
     sendJson(res, status, { errors: [{ message, extensions: { code } }] });
 
+  const sendHit = (res: ServerResponse, hit: CachedResponse, stale: boolean) => {
+    const age = Math.max(0, Math.floor((Date.now() - hit.storedAt) / 1000));
+    const maxAge = stale ? 0 : Math.max(0, hit.maxAge - age);
+    res.writeHead(200, {
+      'content-type': hit.contentType,
+      'content-length': Buffer.byteLength(hit.body),
+      'cache-control': `max-age=${maxAge}, ${hit.scope.toLowerCase()}`,
+      age: String(age),
+      'x-cache': 'HIT',
+    });
+    res.end(hit.body);
+  };
+
+  const send = (res: ServerResponse, executed: Executed, xCache: 'MISS' | 'BYPASS') => {
+    for (const [key, value] of executed.headers) res.setHeader(key, value);
+    res.setHeader('x-cache', xCache);
+    res.setHeader('content-length', Buffer.byteLength(executed.body));
+    res.statusCode = executed.status;
+    res.end(executed.body);
+  };
+
+  async function execute(req: IncomingMessage, method: string, url: URL, body: unknown, requestId: string, viewer: Viewer | null | GraphQLError, scope?: CacheScope): Promise<Executed> {
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    let context: GraphQLContext | undefined;
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method, headers, search: url.search, body },
+      context: async () => {
+        if (viewer instanceof GraphQLError) throw viewer;
+        return (context = options.context(viewer, requestId, scope));
+      },
+    });
+    let text = '';
+    if (response.body.kind === 'complete') text = response.body.string;
+    else for await (const chunk of response.body.asyncIterator) text += chunk;
+    return { status: response.status ?? 200, headers: [...response.headers], body: text, outcome: context && options.outcomes.get(context) };
+  }
+
+  /** A response the cache may keep: a query, no errors, a non-zero maxAge, PRIVATE only with a user. */
+  const cacheable = (e: Executed, viewer: Viewer | null): CachedResponse | null => {
+    const o = e.outcome;
+    if (e.status !== 200 || !o || o.operation !== 'query' || o.errorCodes.length || !o.policy) return null;
+    if (o.policy.scope === 'PRIVATE' && !viewer) return null;
+    const contentType = e.headers.find(([k]) => k === 'content-type')?.[1] ?? 'application/json; charset=utf-8';
+    return { body: e.body, contentType, maxAge: o.policy.maxAge, scope: o.policy.scope, storedAt: Date.now() };
+  };
+
   async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) {
     const method = (req.method ?? 'GET').toUpperCase();
     let body: unknown = undefined;
+    let isJson = false;
     if (method === 'POST') {
       let raw: string;
       try {
@@ -45,10 +156,10 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
         }
         throw err;
       }
-      const type = req.headers['content-type'] ?? '';
-      if (/^application\/(graphql-response\+)?json\b/i.test(type) || /^application\/json/i.test(type)) {
+      if (/^application\/(graphql-response\+)?json\b/i.test(req.headers['content-type'] ?? '')) {
         try {
           body = raw.length ? JSON.parse(raw) : undefined;
+          isJson = true;
         } catch {
           return graphqlError(res, 400, 'The request body is not valid JSON.', 'BAD_REQUEST');
         }
@@ -57,23 +168,60 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
         body = raw;
       }
     }
-    const headers = new HeaderMap();
-    for (const [key, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+
+    let viewer: Viewer | null | GraphQLError;
+    try {
+      viewer = await options.authenticate(req.headers.authorization);
+    } catch (err) {
+      if (!(err instanceof GraphQLError)) throw err;
+      viewer = err;
     }
-    const response = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method, headers, search: url.search, body },
-      context: () => options.context(req, requestId),
+
+    const operation = responseCache && (method === 'GET' || isJson) && !(viewer instanceof GraphQLError) ? operationOf(method, body, url) : null;
+    if (!operation || viewer instanceof GraphQLError) {
+      return send(res, await execute(req, method, url, body, requestId, viewer), 'BYPASS');
+    }
+
+    const lookup: Lookup = await responseCache!.lookup(
+      {
+        documentHash: operation.query ? sha256(operation.query) : operation.apqHash!,
+        operationName: operation.operationName,
+        variables: operation.variables,
+        format: responseFormat(req),
+      },
+      viewer?.userId ?? null,
+    );
+    const csrfOk = method === 'POST' || passesCsrfCheck(req);
+    if (lookup.hit && !lookup.stale && csrfOk) return sendHit(res, lookup.hit, false);
+
+    const run = async (): Promise<{ executed: Executed; stored: CachedResponse | null }> => {
+      const executed = await execute(req, method, url, body, requestId, viewer, lookup.scope);
+      const entry = cacheable(executed, viewer as Viewer | null);
+      if (entry) await responseCache!.store(lookup, entry, lookup.scope.tags);
+      return { executed, stored: entry };
+    };
+
+    if (!csrfOk) {
+      // Let Apollo refuse it exactly as it refuses any CSRF-suspect request.
+      const { executed } = await run();
+      return send(res, executed, 'BYPASS');
+    }
+
+    let answered = false;
+    const shared = await responseCache!.coalesce(lookup, async (release) => {
+      const { executed, stored } = await run();
+      release(stored);
+      answered = true;
+      // Stale-if-error: the database failed but a stale copy (never an invalidated one) exists.
+      if (!stored && lookup.hit && executed.outcome?.errorCodes.some((c) => c === 'SERVICE_UNAVAILABLE' || c === 'INTERNAL_SERVER_ERROR')) {
+        return sendHit(res, lookup.hit, true);
+      }
+      send(res, executed, stored ? 'MISS' : 'BYPASS');
     });
-    for (const [key, value] of response.headers) res.setHeader(key, value);
-    res.statusCode = response.status ?? 200;
-    if (response.body.kind === 'complete') {
-      res.setHeader('content-length', Buffer.byteLength(response.body.string));
-      res.end(response.body.string);
-      return;
-    }
-    for await (const chunk of response.body.asyncIterator) res.write(chunk);
-    res.end();
+    if (answered) return;
+    if (shared && shared !== 'execute') return sendHit(res, shared, lookup.stale && shared === lookup.hit);
+    const { executed, stored } = await run();
+    send(res, executed, stored ? 'MISS' : 'BYPASS');
   }
 
   return (req, res) => {

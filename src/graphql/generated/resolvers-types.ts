@@ -438,26 +438,52 @@ export type Role =
 
 export type Subscription = {
   __typename?: 'Subscription';
-  /** Requests created or changed; minUrgency keeps those at least that urgent. */
+  /**
+   * Requests created or changed, as committed; region (the hospital's) and minUrgency
+   * (at least that urgent) filter on the server. `after`: see inventoryChanged.
+   */
   bloodRequestChanged: BloodRequest;
+  /**
+   * Current totals after changes, coalesced: at most one push per 250 ms per server,
+   * however many writes. With `after` (an eventId of a previous push), one push with
+   * the current totals comes at once if anything changed since.
+   */
   dashboardStatsUpdated: DashboardStats;
+  /**
+   * Donations as they are recorded; campaignId keeps those of one campaign. The donor's
+   * PRIVATE fields resolve as on queries (the donor themself, STAFF, ADMIN).
+   * `after`: see inventoryChanged.
+   */
   donationRecorded: Donation;
+  /**
+   * Stock changes, as committed. bloodGroup and region (the hospital's) filter on the
+   * server. Each event's id is in the `extensions.eventId` of its message; pass the last
+   * one you saw as `after` when you resubscribe to first receive what you missed.
+   */
   inventoryChanged: InventoryItem;
 };
 
 
 export type SubscriptionBloodRequestChangedArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
   minUrgency?: InputMaybe<Urgency>;
   region?: InputMaybe<Scalars['String']['input']>;
 };
 
 
+export type SubscriptionDashboardStatsUpdatedArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+};
+
+
 export type SubscriptionDonationRecordedArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
   campaignId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 
 export type SubscriptionInventoryChangedArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
   bloodGroup?: InputMaybe<BloodGroup>;
   region?: InputMaybe<Scalars['String']['input']>;
 };
@@ -784,7 +810,7 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
 
 export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
   bloodRequestChanged?: SubscriptionResolver<ResolversTypes['BloodRequest'], "bloodRequestChanged", ParentType, ContextType, Partial<SubscriptionBloodRequestChangedArgs>>;
-  dashboardStatsUpdated?: SubscriptionResolver<ResolversTypes['DashboardStats'], "dashboardStatsUpdated", ParentType, ContextType>;
+  dashboardStatsUpdated?: SubscriptionResolver<ResolversTypes['DashboardStats'], "dashboardStatsUpdated", ParentType, ContextType, Partial<SubscriptionDashboardStatsUpdatedArgs>>;
   donationRecorded?: SubscriptionResolver<ResolversTypes['Donation'], "donationRecorded", ParentType, ContextType, Partial<SubscriptionDonationRecordedArgs>>;
   inventoryChanged?: SubscriptionResolver<ResolversTypes['InventoryItem'], "inventoryChanged", ParentType, ContextType, Partial<SubscriptionInventoryChangedArgs>>;
 };

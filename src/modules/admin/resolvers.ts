@@ -9,7 +9,7 @@ export const adminResolvers: Resolvers = {
   Mutation: {
     purgeCache: async (_p, { type, id }, { viewer, services }) => {
       requireRole(viewer, 'ADMIN');
-      if (!CACHED_TYPES.includes(type)) throw badInput(`type must be one of ${CACHED_TYPES.join(', ')}.`, 'type');
+      if (type !== '*' && !CACHED_TYPES.includes(type)) throw badInput(`type must be "*" (everything) or one of ${CACHED_TYPES.join(', ')}.`, 'type');
       if (id != null && !/^[\w:-]{1,64}$/.test(id)) throw badInput('id is not a valid id.', 'id');
       return services.purgeCache(type, id ?? null);
     },

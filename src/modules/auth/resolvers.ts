@@ -5,7 +5,8 @@ import type { Resolvers } from '../../graphql/generated/resolvers-types.js';
 import { requireViewer } from '../../graphql/guards.js';
 import { email, password, phone, text } from '../../graphql/validate.js';
 import { userByEmail, userById } from './repository.js';
-import { newDonorTags, registerDonor } from './writes.js';
+import { newDonorTags } from '../cache-keys.js';
+import { registerDonor } from './writes.js';
 
 const session = (u: { id: number; role: 'DONOR' | 'STAFF' | 'ADMIN'; donorId: number | null }) => ({
   id: u.id,

@@ -38,15 +38,3 @@ function isUniqueViolation(err: unknown): boolean {
   }
   return false;
 }
-
-/** Tags a new donor adds: the unfiltered and matching filtered donor lists, and the dashboard's total. */
-export function newDonorTags(d: DonorRow): string[] {
-  return [
-    `Donor:${d.id}`,
-    'Donor:list',
-    `Donor:list:region=${d.region}`,
-    `Donor:list:bloodGroup=${d.bloodGroup}`,
-    `Donor:list:bloodGroup=${d.bloodGroup}:region=${d.region}`,
-    'DashboardStats',
-  ];
-}

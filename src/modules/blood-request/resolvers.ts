@@ -5,20 +5,31 @@ import { parseId } from '../../graphql/ids.js';
 import { refusal } from '../../graphql/outcome.js';
 import { intRange } from '../../graphql/validate.js';
 import { bloodRequestCount, bloodRequestPage } from './repository.js';
+import { readThroughOne, tagResponse } from '../../graphql/request-cache.js';
+import { bloodRequestListTag, entityTag, listKey } from '../cache-keys.js';
 import { cancelBloodRequest, createBloodRequest, fulfillBloodRequest } from './writes.js';
 
 export const MAX_UNITS_PER_REQUEST = 1000;
 
 export const bloodRequestResolvers: Resolvers = {
   Query: {
-    bloodRequests: async (_p, { status, urgency, region, first, after }, { services, loaders }) => {
+    bloodRequests: async (_p, { status, urgency, region, first, after }, { services, loaders, cache }) => {
       const limit = checkPageSize(first);
       const afterId = decodeCursor('BloodRequest', after);
       const filter = { status, urgency, region };
       const db = services.database.db;
-      const fetched = limit === 0 ? [] : await bloodRequestPage(db, filter, limit + 1, afterId);
+      const listTag = bloodRequestListTag(filter);
+      tagResponse(cache, listTag);
+      const fetched =
+        limit === 0
+          ? []
+          : await readThroughOne(cache, 'BloodRequest', listKey('bloodRequests', { ...filter, limit, after: afterId }), () => bloodRequestPage(db, filter, limit + 1, afterId), (rows) => [
+              listTag,
+              ...rows.map((r) => entityTag('BloodRequest', r.id)),
+            ]);
       for (const r of fetched) loaders.bloodRequest.prime(r.id, r);
-      return toConnection(fetched, limit, (r) => encodeCursor('BloodRequest', r.id), () => bloodRequestCount(db, filter), afterId !== null);
+      const totalCount = () => readThroughOne(cache, 'BloodRequest', listKey('bloodRequests:count', filter), () => bloodRequestCount(db, filter), () => [listTag]);
+      return toConnection(fetched, limit, (r) => encodeCursor('BloodRequest', r.id), totalCount, afterId !== null);
     },
   },
   Mutation: {

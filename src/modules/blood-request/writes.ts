@@ -1,17 +1,23 @@
 import { and, eq, sql } from 'drizzle-orm';
-import type { WriteEffects } from '../../after-commit.js';
-import type { Db } from '../../db/client.js';
-import { bloodRequests, hospitals, type BloodGroup, type BloodRequestRow, type Urgency } from '../../db/schema.js';
-import { inventoryTags } from '../inventory/tags.js';
+import { commitOrder, type DomainEvent, type WriteEffects } from '../../after-commit.js';
+import type { Db, Executor } from '../../db/client.js';
+import { bloodRequests, hospitals, type BloodGroup, type BloodRequestRow, type HospitalRow, type InventoryRow, type Urgency } from '../../db/schema.js';
 import { changeStock } from '../inventory/writes.js';
-import { bloodRequestTags } from './tags.js';
+import { bloodRequestTags, inventoryTags } from '../cache-keys.js';
 
 export type WriteOutcome<T> = { ok: true; value: T; effects: WriteEffects } | { ok: false; reason: string; message: string };
 
-const requestEvents = (id: number): WriteEffects['events'] => [
-  { topic: 'bloodRequestChanged', requestId: id },
+/** The request as committed and the dashboard it moves; called last in the transaction (see commitOrder). */
+const requestEvents = async (tx: Executor, request: BloodRequestRow, hospital: HospitalRow, version?: string): Promise<DomainEvent[]> => [
+  { topic: 'bloodRequestChanged', request, hospital, version: version ?? (await commitOrder(tx)) },
   { topic: 'dashboardStatsUpdated' },
 ];
+
+/** A fulfilment moves the request and the hospital's stock in one commit: one version for both. */
+async function fulfilmentEvents(tx: Executor, request: BloodRequestRow, stock: InventoryRow, hospital: HospitalRow): Promise<DomainEvent[]> {
+  const version = await commitOrder(tx);
+  return [...(await requestEvents(tx, request, hospital, version)), { topic: 'inventoryChanged', item: stock, hospital, version }];
+}
 
 export async function createBloodRequest(
   db: Db,
@@ -21,7 +27,7 @@ export async function createBloodRequest(
     const [hospital] = await tx.select().from(hospitals).where(eq(hospitals.id, input.hospitalId));
     if (!hospital) return { ok: false, reason: 'not-found', message: `Hospital ${input.hospitalId} does not exist.` };
     const [row] = await tx.insert(bloodRequests).values(input).returning();
-    return { ok: true, value: row!, effects: { tags: bloodRequestTags(row!, hospital.region), events: requestEvents(row!.id) } };
+    return { ok: true, value: row!, effects: { tags: bloodRequestTags(row!, hospital.region), events: await requestEvents(tx, row!, hospital) } };
   });
 }
 
@@ -66,7 +72,7 @@ export async function fulfillBloodRequest(db: Db, id: number, units: number): Pr
         value: updated,
         effects: {
           tags: [...bloodRequestTags(updated, region, 'OPEN'), ...inventoryTags(updated.hospitalId, updated.bloodGroup, region)],
-          events: [...requestEvents(id), { topic: 'inventoryChanged', hospitalId: updated.hospitalId, bloodGroup: updated.bloodGroup }],
+          events: await fulfilmentEvents(tx, updated, stock, hospital!),
         },
       };
     })
@@ -100,7 +106,7 @@ export async function cancelBloodRequest(db: Db, id: number): Promise<WriteOutco
     return {
       ok: true,
       value: updated,
-      effects: { tags: bloodRequestTags(updated, hospital!.region, 'OPEN'), events: requestEvents(id) },
+      effects: { tags: bloodRequestTags(updated, hospital!.region, 'OPEN'), events: await requestEvents(tx, updated, hospital!) },
     };
   });
 }

@@ -1,7 +1,8 @@
 import type { Executor } from '../../db/client.js';
 import { byIdLoader } from '../../graphql/loader-utils.js';
+import type { RequestCache } from '../../graphql/request-cache.js';
 import { campaignsByIds } from './repository.js';
 
-export function createCampaignLoaders(db: Executor) {
-  return { campaign: byIdLoader((ids) => campaignsByIds(db, ids)) };
+export function createCampaignLoaders(db: Executor, rc: RequestCache | null) {
+  return { campaign: byIdLoader('Campaign', (ids) => campaignsByIds(db, ids), rc) };
 }

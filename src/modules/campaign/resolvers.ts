@@ -6,6 +6,8 @@ import { refusal } from '../../graphql/outcome.js';
 import { intRange, text } from '../../graphql/validate.js';
 import { donationConnection } from '../donation/connection.js';
 import { campaignList } from './repository.js';
+import { readThroughOne, tagResponse } from '../../graphql/request-cache.js';
+import { campaignListTag, donationListTag, entityTag, listKey } from '../cache-keys.js';
 import { createCampaign } from './writes.js';
 
 const MAX_CAMPAIGN_DAYS = 366;
@@ -13,8 +15,17 @@ const MAX_CAMPAIGN_DAYS = 366;
 export const campaignResolvers: Resolvers = {
   Query: {
     campaign: (_p, { id }, { loaders }) => loaders.campaign.load(parseId('Campaign', id)),
-    campaigns: async (_p, { activeOnly, region }, { services, loaders }) => {
-      const list = await campaignList(services.database.db, activeOnly ?? true, region, services.now());
+    campaigns: async (_p, { activeOnly, region }, { services, loaders, cache }) => {
+      const listTag = campaignListTag(region);
+      tagResponse(cache, listTag);
+      const active = activeOnly ?? true;
+      const list = await readThroughOne(
+        cache,
+        'Campaign',
+        listKey('campaigns', { activeOnly: active, region }),
+        () => campaignList(services.database.db, active, region, services.now()),
+        (rows) => [listTag, ...rows.map((c) => entityTag('Campaign', c.id))],
+      );
       for (const c of list) loaders.campaign.prime(c.id, c);
       return list;
     },
@@ -40,7 +51,9 @@ export const campaignResolvers: Resolvers = {
   },
   Campaign: {
     hospital: async (c, _a, { loaders }) => (await loaders.hospital.load(c.hospitalId))!,
-    donations: (c, { first, after }, { loaders }) =>
-      donationConnection(loaders.donationPageByCampaign, loaders.donationCountByCampaign, c.id, first, after),
+    donations: (c, { first, after }, { loaders, cache }) => {
+      tagResponse(cache, donationListTag('campaign', c.id));
+      return donationConnection(loaders.donationPageByCampaign, loaders.donationCountByCampaign, c.id, first, after);
+    },
   },
 };

@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { campaigns, hospitals, type CampaignRow } from '../../db/schema.js';
 import type { WriteOutcome } from '../blood-request/writes.js';
-import { campaignTags } from './tags.js';
+import { campaignTags } from '../cache-keys.js';
 
 export async function createCampaign(
   db: Db,

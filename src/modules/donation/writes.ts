@@ -1,9 +1,10 @@
 import { and, eq, gt, isNull, lte, or, sql } from 'drizzle-orm';
+import { commitOrder } from '../../after-commit.js';
 import type { Db } from '../../db/client.js';
 import { campaigns, donations, donors, hospitals, type DonationRow } from '../../db/schema.js';
 import type { WriteOutcome } from '../blood-request/writes.js';
 import { DONATION_INTERVAL_DAYS, nextEligibleAt, pointsFor } from '../donor/eligibility.js';
-import { inventoryTags } from '../inventory/tags.js';
+import { donationListTag, entityTag, inventoryTags } from '../cache-keys.js';
 import { changeStock } from '../inventory/writes.js';
 
 export interface RecordDonationInput {
@@ -52,8 +53,8 @@ export async function recordDonation(db: Db, input: RecordDonationInput, now: Da
       }
 
       const tags = [
-        `Donor:${donor.id}`,
-        `Donation:list:donor=${donor.id}`,
+        entityTag('Donor', donor.id),
+        donationListTag('donor', donor.id),
         ...inventoryTags(hospital.id, donor.bloodGroup, hospital.region),
       ];
       if (input.campaignId !== null) {
@@ -76,15 +77,15 @@ export async function recordDonation(db: Db, input: RecordDonationInput, now: Da
             throw new Refused('wrong-campaign', `Campaign ${input.campaignId} is run by hospital ${existing.hospitalId}, not ${hospital.id}.`);
           throw new Refused('campaign-inactive', `Campaign ${input.campaignId} is not running now.`);
         }
-        tags.push(`Campaign:${campaign.id}`, `Donation:list:campaign=${campaign.id}`);
+        tags.push(entityTag('Campaign', campaign.id), donationListTag('campaign', campaign.id));
       }
 
       const [donation] = await tx
         .insert(donations)
         .values({ ...input, bloodGroup: donor.bloodGroup, donatedAt: now })
         .returning();
-      await changeStock(tx, hospital.id, donor.bloodGroup, input.units);
-      tags.push(`Donation:${donation!.id}`);
+      const stock = await changeStock(tx, hospital.id, donor.bloodGroup, input.units);
+      tags.push(entityTag('Donation', donation!.id));
 
       return {
         ok: true,
@@ -92,8 +93,9 @@ export async function recordDonation(db: Db, input: RecordDonationInput, now: Da
         effects: {
           tags,
           events: [
-            { topic: 'donationRecorded', donationId: donation!.id },
-            { topic: 'inventoryChanged', hospitalId: hospital.id, bloodGroup: donor.bloodGroup },
+            { topic: 'donationRecorded', donation: donation!, donor, hospital },
+            // A positive change always returns the row (an upsert).
+            { topic: 'inventoryChanged', item: stock!, hospital, version: await commitOrder(tx) },
             { topic: 'dashboardStatsUpdated' },
           ],
         },

@@ -7,20 +7,31 @@ import { phone, text } from '../../graphql/validate.js';
 import { donationConnection } from '../donation/connection.js';
 import { forbidden } from '../../graphql/errors.js';
 import { isEligible } from './eligibility.js';
+import { readThroughOne, tagResponse } from '../../graphql/request-cache.js';
+import { donationListTag, donorListTag, entityTag, listKey } from '../cache-keys.js';
 import { donorCount, donorPage } from './repository.js';
 import { updateDonor, type DonorChanges } from './writes.js';
 
 export const donorResolvers: Resolvers = {
   Query: {
     donor: (_p, { id }, { loaders }) => loaders.donor.load(parseId('Donor', id)),
-    donors: async (_p, { bloodGroup, region, first, after }, { services, loaders }) => {
+    donors: async (_p, { bloodGroup, region, first, after }, { services, loaders, cache }) => {
       const limit = checkPageSize(first);
       const afterId = decodeCursor('Donor', after);
       const filter = { bloodGroup, region };
       const db = services.database.db;
-      const fetched = limit === 0 ? [] : await donorPage(db, filter, limit + 1, afterId);
+      const listTag = donorListTag(filter);
+      tagResponse(cache, listTag);
+      const fetched =
+        limit === 0
+          ? []
+          : await readThroughOne(cache, 'Donor', listKey('donors', { ...filter, limit, after: afterId }), () => donorPage(db, filter, limit + 1, afterId), (rows) => [
+              listTag,
+              ...rows.map((d) => entityTag('Donor', d.id)),
+            ]);
       for (const d of fetched) loaders.donor.prime(d.id, d);
-      return toConnection(fetched, limit, (d) => encodeCursor('Donor', d.id), () => donorCount(db, filter), afterId !== null);
+      const totalCount = () => readThroughOne(cache, 'Donor', listKey('donors:count', filter), () => donorCount(db, filter), () => [listTag]);
+      return toConnection(fetched, limit, (d) => encodeCursor('Donor', d.id), totalCount, afterId !== null);
     },
     me: (_p, _a, { viewer, loaders }) => {
       const v = requireViewer(viewer);
@@ -48,7 +59,9 @@ export const donorResolvers: Resolvers = {
     eligible: (d, _a, { services }) => isEligible(d.lastDonationAt, services.now()),
     email: (d, _a, { viewer }) => (canSeePrivate(viewer, d.id) ? d.email : null),
     phone: (d, _a, { viewer }) => (canSeePrivate(viewer, d.id) ? d.phone : null),
-    donations: (d, { first, after }, { loaders }) =>
-      donationConnection(loaders.donationPageByDonor, loaders.donationCountByDonor, d.id, first, after),
+    donations: (d, { first, after }, { loaders, cache }) => {
+      tagResponse(cache, donationListTag('donor', d.id));
+      return donationConnection(loaders.donationPageByDonor, loaders.donationCountByDonor, d.id, first, after);
+    },
   },
 };

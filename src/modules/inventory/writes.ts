@@ -1,8 +1,8 @@
 import { and, eq, gte, sql } from 'drizzle-orm';
-import type { WriteEffects } from '../../after-commit.js';
+import { commitOrder, type WriteEffects } from '../../after-commit.js';
 import type { Db, Executor } from '../../db/client.js';
 import { hospitals, inventory, type BloodGroup, type InventoryRow } from '../../db/schema.js';
-import { inventoryTags } from './tags.js';
+import { inventoryTags } from '../cache-keys.js';
 
 export type AdjustResult =
   | { ok: true; item: InventoryRow; effects: WriteEffects }
@@ -55,7 +55,7 @@ export async function adjustInventory(db: Db, hospitalId: number, bloodGroup: Bl
       item,
       effects: {
         tags: inventoryTags(hospitalId, bloodGroup, hospital.region),
-        events: [{ topic: 'inventoryChanged', hospitalId, bloodGroup }, { topic: 'dashboardStatsUpdated' }],
+        events: [{ topic: 'inventoryChanged', item, hospital, version: await commitOrder(tx) }, { topic: 'dashboardStatsUpdated' }],
       },
     } as const;
   });

@@ -1,0 +1,321 @@
+// The cache core: L1 (in-process, bytes-bounded) over an L2 store (Redis or memory),
+// fenced writes, invalidation by tag, epoch handling and degradation. It knows
+// nothing of the domain: keys and tags are opaque strings.
+import { randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { Logger } from '../observability/logger.js';
+import { decodeEntry, deserialize, encodeEntry, newStamp, serialize } from './codec.js';
+import type { CacheStore } from './store.js';
+
+export interface CacheOptions {
+  store: CacheStore;
+  logger: Logger;
+  /** L1 size in bytes; 0 turns L1 off. Default 64 MiB. */
+  l1MaxBytes?: number;
+  /** How long an L1 copy is kept (it is still validated against L2 on every use). Default 60 s. */
+  l1TtlMs?: number;
+  /** Longest any cache call may take before the request goes on without the cache. Default 250 ms. */
+  timeoutMs?: number;
+  /** How often to retry after a failure (epoch bump and recovery). Default 500 ms. */
+  recoveryIntervalMs?: number;
+}
+
+/** Per-operation cache state: the fence, the epoch and the tags of everything read. */
+export interface CacheScope {
+  /** G as read before this operation's first database read; null until the first cache read. */
+  fence: number | null;
+  epoch: string;
+  /** Tags of every entity, list and aggregate this operation's result contains. */
+  tags: Set<string>;
+}
+
+export interface Hit<T> {
+  value: T;
+  /** Past its soft expiry but within grace: serve while one caller refreshes. */
+  stale: boolean;
+  source: 'l1' | 'l2';
+}
+
+export interface StoreItem<T> {
+  key: string;
+  value: T;
+  tags: string[];
+  /** Fresh for this long. */
+  ttlMs: number;
+  /** Then servable as stale for this long (stale-while-revalidate / stale-if-error). Default 0. */
+  graceMs?: number;
+}
+
+export interface CacheStats {
+  hits: { l1: number; l2: number };
+  misses: number;
+  staleServed: number;
+  writes: number;
+  writesRefused: number;
+  invalidations: number;
+  errors: number;
+}
+
+interface L1Entry {
+  stamp: string;
+  softExpiresAt: number;
+  value: unknown;
+}
+
+export interface Cache {
+  newScope(): CacheScope;
+  /** L1 copies (validated by stamp) and L2 entries for `keys` in one round trip; sets scope.fence. */
+  get<T>(scope: CacheScope, keys: string[]): Promise<Map<string, Hit<T>>>;
+  /** Fenced write-back: an entry is stored only if none of its tags was invalidated after scope.fence. */
+  set<T>(scope: CacheScope, items: StoreItem<T>[]): Promise<void>;
+  /** get, then `fetch` what missed, then set; the fetched values are returned whether stored or not. */
+  readThrough<T>(
+    scope: CacheScope,
+    keys: string[],
+    fetch: (missing: string[]) => Promise<Map<string, T>>,
+    describe: (key: string, value: T) => Omit<StoreItem<T>, 'key' | 'value'>,
+  ): Promise<Map<string, T>>;
+  /** Deletes everything indexed under the tags and fences out older readers. Resolves when Redis acknowledged. */
+  invalidate(tags: string[]): Promise<number>;
+  /** Drops everything: nothing written before is read again. */
+  bumpEpoch(): Promise<void>;
+  /** A short-lived lease so one caller recomputes a key while others wait or serve stale. */
+  tryLease(scope: CacheScope, key: string, ttlMs: number): Promise<(() => Promise<void>) | null>;
+  /** Whether the cache is being used; false while degraded (see reason). */
+  health(): { usable: boolean; reason: string | null };
+  /** Call when the connection to the store was re-established: a new dataset identity moves the epoch. */
+  onReconnect(): Promise<void>;
+  stats: CacheStats;
+  close(): void;
+}
+
+class Timeout extends Error {}
+
+export function createCache(options: CacheOptions): Cache {
+  const { store, logger } = options;
+  const timeoutMs = options.timeoutMs ?? 250;
+  const recoveryIntervalMs = options.recoveryIntervalMs ?? 500;
+  const l1MaxBytes = options.l1MaxBytes ?? 64 * 1024 * 1024;
+  const l1 =
+    l1MaxBytes > 0
+      ? new LRUCache<string, L1Entry>({
+          maxSize: l1MaxBytes,
+          sizeCalculation: (_v, k) => k.length + 64 + ((_v as L1Entry & { bytes?: number }).bytes ?? 256),
+          ttl: options.l1TtlMs ?? 60_000,
+        })
+      : null;
+  const stats: CacheStats = { hits: { l1: 0, l2: 0 }, misses: 0, staleServed: 0, writes: 0, writesRefused: 0, invalidations: 0, errors: 0 };
+
+  let epoch = '0';
+  let identity: string | null = null;
+  // Set when an invalidation may have been lost: the cache is not read again until
+  // the epoch has moved on (entries that missed the invalidation become unreachable).
+  let suspect: string | null = null;
+  let recovery: NodeJS.Timeout | null = null;
+  let closed = false;
+
+  const withTimeout = <T>(p: Promise<T>): Promise<T> => {
+    let timer: NodeJS.Timeout;
+    return Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Timeout(`cache store did not answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
+  };
+
+  const fail = (operation: string, err: unknown) => {
+    stats.errors++;
+    logger.warn({ operation, err: (err as Error).message }, 'cache store failed; serving from the database');
+  };
+
+  const markSuspect = (reason: string) => {
+    if (!suspect) logger.warn({ reason }, 'cache suspended until the epoch moves on');
+    suspect = reason;
+    l1?.clear();
+    scheduleRecovery();
+  };
+
+  const scheduleRecovery = () => {
+    if (recovery || closed) return;
+    recovery = setTimeout(async () => {
+      recovery = null;
+      try {
+        epoch = await withTimeout(store.bumpEpoch());
+        identity = await withTimeout(store.identity()).catch(() => identity);
+        logger.info({ epoch }, 'cache resumed under a new epoch');
+        suspect = null;
+      } catch {
+        scheduleRecovery();
+      }
+    }, recoveryIntervalMs);
+    recovery.unref();
+  };
+
+  const cache: Cache = {
+    stats,
+    newScope: () => ({ fence: null, epoch, tags: new Set() }),
+
+    async get<T>(scope: CacheScope, keys: string[]) {
+      const hits = new Map<string, Hit<T>>();
+      if (suspect || !keys.length) return hits;
+      const now = Date.now();
+      const fromL1: [string, L1Entry][] = [];
+      const fromL2: string[] = [];
+      for (const key of keys) {
+        const local = l1?.get(`${scope.epoch}:${key}`);
+        if (local) fromL1.push([key, local]);
+        else fromL2.push(key);
+      }
+      let result;
+      try {
+        result = await withTimeout(store.read(scope.epoch, fromL2, fromL1.map(([k]) => k)));
+      } catch (err) {
+        fail('read', err);
+        return hits;
+      }
+      // Reading before any database read makes this the operation's fence.
+      if (scope.fence === null) scope.fence = result.clock;
+      if (result.epoch !== scope.epoch) {
+        // The epoch moved (purge or recovery elsewhere): everything read under the old one is void.
+        epoch = result.epoch;
+        scope.epoch = result.epoch;
+        l1?.clear();
+        stats.misses += keys.length;
+        return hits;
+      }
+      fromL1.forEach(([key, local], i) => {
+        // An L1 copy is current only while L2 still holds the very write it came from:
+        // an invalidation deletes that entry, a newer write changes its stamp.
+        if (result.stamps[i] === local.stamp && now < local.softExpiresAt) {
+          hits.set(key, { value: local.value as T, stale: false, source: 'l1' });
+          stats.hits.l1++;
+        } else {
+          l1?.delete(`${scope.epoch}:${key}`);
+          stats.misses++;
+        }
+      });
+      fromL2.forEach((key, i) => {
+        const entry = decodeEntry(result.values[i]);
+        if (!entry) {
+          stats.misses++;
+          return;
+        }
+        const value = deserialize<T>(entry.payload);
+        const stale = now >= entry.softExpiresAt;
+        if (stale) stats.staleServed++;
+        else {
+          stats.hits.l2++;
+          l1?.set(`${scope.epoch}:${key}`, { stamp: entry.stamp, softExpiresAt: entry.softExpiresAt, value, bytes: entry.payload.length } as L1Entry);
+        }
+        hits.set(key, { value, stale, source: 'l2' });
+      });
+      return hits;
+    },
+
+    async set<T>(scope: CacheScope, items: StoreItem<T>[]) {
+      if (suspect || scope.fence === null || !items.length) return;
+      const now = Date.now();
+      const encoded = items.map((item) => {
+        const stamp = newStamp(scope.fence!);
+        const payload = serialize(item.value);
+        return { item, stamp, payload, value: encodeEntry(stamp, now + item.ttlMs, payload) };
+      });
+      try {
+        const stored = await withTimeout(
+          store.write(
+            scope.epoch,
+            encoded.map(({ item, value }) => ({ key: item.key, value, tags: item.tags, ttlMs: item.ttlMs + (item.graceMs ?? 0) })),
+            scope.fence,
+          ),
+        );
+        stored.forEach((ok, i) => {
+          if (ok) stats.writes++;
+          else stats.writesRefused++;
+        });
+      } catch (err) {
+        fail('write', err);
+      }
+    },
+
+    async readThrough<T>(
+      scope: CacheScope,
+      keys: string[],
+      fetch: (missing: string[]) => Promise<Map<string, T>>,
+      describe: (key: string, value: T) => Omit<StoreItem<T>, 'key' | 'value'>,
+    ) {
+      const hits = await cache.get<T>(scope, keys);
+      const out = new Map<string, T>();
+      const missing: string[] = [];
+      for (const key of keys) {
+        const hit = hits.get(key);
+        if (hit && !hit.stale) out.set(key, hit.value);
+        else missing.push(key);
+      }
+      if (missing.length) {
+        const fetched = await fetch(missing);
+        const items: StoreItem<T>[] = [];
+        for (const [key, value] of fetched) {
+          out.set(key, value);
+          items.push({ key, value, ...describe(key, value) });
+        }
+        // Write-back does not delay the answer; the fence keeps it safe whenever it lands.
+        void cache.set(scope, items);
+      }
+      return out;
+    },
+
+    async invalidate(tags) {
+      if (!tags.length) return 0;
+      stats.invalidations++;
+      try {
+        const { deleted } = await withTimeout(store.invalidate(tags));
+        return deleted;
+      } catch (err) {
+        fail('invalidate', err);
+        // The entries may still be there, unaware of this change: stop trusting them.
+        markSuspect(`invalidation of ${tags.length} tags failed: ${(err as Error).message}`);
+        return 0;
+      }
+    },
+
+    async bumpEpoch() {
+      epoch = await withTimeout(store.bumpEpoch());
+      l1?.clear();
+    },
+
+    async tryLease(scope, key, ttlMs) {
+      if (suspect) return null;
+      const token = randomBytes(8).toString('hex');
+      try {
+        const ok = await withTimeout(store.tryLease(scope.epoch, key, token, ttlMs));
+        return ok ? () => store.releaseLease(scope.epoch, key, token).catch(() => {}) : null;
+      } catch (err) {
+        fail('lease', err);
+        return null;
+      }
+    },
+
+    health: () => ({ usable: !suspect, reason: suspect }),
+
+    async onReconnect() {
+      try {
+        const current = await withTimeout(store.identity());
+        if (identity !== null && current !== identity) {
+          // A restarted or failed-over Redis may have lost invalidations (or resurrected
+          // deleted entries from a snapshot): nothing from the old epoch may be read again.
+          markSuspect(`redis dataset changed (run_id ${identity} → ${current})`);
+        }
+        identity = current;
+      } catch (err) {
+        fail('identity', err);
+      }
+    },
+
+    close() {
+      closed = true;
+      if (recovery) clearTimeout(recovery);
+    },
+  };
+  return cache;
+}

@@ -1,0 +1,117 @@
+import type { Cluster, Redis } from 'ioredis';
+import { STAMP_LENGTH } from './codec.js';
+import type { Keyspace } from './keys.js';
+import { VERSION_TTL_MS, type CacheStore, type ReadResult, type WriteItem } from './store.js';
+
+// Conditional write of many entries (one round trip per batch).
+// ARGV: prefix, epoch, fence, n, then per item: key, ttlMs, value, ntags, tags...
+const WRITE = `
+local prefix, epoch, fence, n = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local out = {}
+local current = redis.call('GET', prefix .. 'epoch') or '0'
+local pos = 5
+for i = 1, n do
+  local key, ttl, value, ntags = ARGV[pos], tonumber(ARGV[pos + 1]), ARGV[pos + 2], tonumber(ARGV[pos + 3])
+  local ok = 1
+  if current ~= epoch then ok = 0 end
+  if ok == 1 then
+    for t = 1, ntags do
+      local v = redis.call('GET', prefix .. 'v:' .. ARGV[pos + 3 + t])
+      -- Invalidated after this reader's fence: its data may predate the change.
+      if v and tonumber(v) > fence then ok = 0 break end
+    end
+  end
+  if ok == 1 then
+    local full = prefix .. epoch .. ':' .. key
+    redis.call('SET', full, value, 'PX', ttl)
+    for t = 1, ntags do
+      local idx = prefix .. epoch .. ':idx:' .. ARGV[pos + 3 + t]
+      redis.call('SADD', idx, full)
+      -- Every index expires, no earlier than the entries it lists.
+      if redis.call('PTTL', idx) < ttl then redis.call('PEXPIRE', idx, ttl) end
+    end
+  end
+  out[i] = ok
+  pos = pos + 4 + ntags
+end
+return out
+`;
+
+// ARGV: prefix, versionTtlMs, tags...
+const INVALIDATE = `
+local prefix, verTtl = ARGV[1], tonumber(ARGV[2])
+local epoch = redis.call('GET', prefix .. 'epoch') or '0'
+local g = redis.call('INCR', prefix .. 'clock')
+local deleted = 0
+for i = 3, #ARGV do
+  local tag = ARGV[i]
+  redis.call('SET', prefix .. 'v:' .. tag, g, 'PX', verTtl)
+  local idx = prefix .. epoch .. ':idx:' .. tag
+  local members = redis.call('SMEMBERS', idx)
+  for s = 1, #members, 500 do
+    local chunk = {}
+    for j = s, math.min(s + 499, #members) do chunk[#chunk + 1] = members[j] end
+    deleted = deleted + redis.call('UNLINK', unpack(chunk))
+  end
+  redis.call('UNLINK', idx)
+end
+return {g, deleted}
+`;
+
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+type Scripted = (Redis | Cluster) & {
+  lifelineCacheWrite(...args: (string | number)[]): Promise<number[]>;
+  lifelineCacheInvalidate(...args: (string | number)[]): Promise<[number, number]>;
+  lifelineCacheRelease(key: string, token: string): Promise<number>;
+};
+
+export function createRedisStore(redis: Redis | Cluster, keys: Keyspace): CacheStore {
+  const client = redis as Scripted;
+  if (!(client as unknown as Record<string, unknown>).lifelineCacheWrite) {
+    redis.defineCommand('lifelineCacheWrite', { numberOfKeys: 0, lua: WRITE });
+    redis.defineCommand('lifelineCacheInvalidate', { numberOfKeys: 0, lua: INVALIDATE });
+    redis.defineCommand('lifelineCacheRelease', { numberOfKeys: 1, lua: RELEASE });
+  }
+
+  return {
+    async read(epoch, entryKeys, stampKeys): Promise<ReadResult> {
+      const p = client.pipeline();
+      p.mget(keys.clock, keys.epoch);
+      if (entryKeys.length) p.mget(...entryKeys.map((k) => keys.entry(epoch, k)));
+      for (const k of stampKeys) p.getrange(keys.entry(epoch, k), 0, STAMP_LENGTH - 1);
+      const results = (await p.exec()) ?? [];
+      for (const [err] of results) if (err) throw err;
+      const [clock, currentEpoch] = results[0]![1] as (string | null)[];
+      const values = entryKeys.length ? (results[1]![1] as (string | null)[]) : [];
+      const offset = entryKeys.length ? 2 : 1;
+      const stamps = stampKeys.map((_, i) => (results[offset + i]![1] as string) || null);
+      return { clock: Number(clock ?? 0), epoch: currentEpoch ?? '0', values, stamps };
+    },
+    async write(epoch, items: WriteItem[], fence) {
+      if (!items.length) return [];
+      const args: (string | number)[] = [keys.prefix, epoch, fence, items.length];
+      for (const item of items) args.push(item.key, Math.max(1, Math.round(item.ttlMs)), item.value, item.tags.length, ...item.tags);
+      const result = await client.lifelineCacheWrite(...args);
+      return result.map((r) => r === 1);
+    },
+    async invalidate(tags) {
+      if (!tags.length) return { clock: 0, deleted: 0 };
+      const [clock, deleted] = await client.lifelineCacheInvalidate(keys.prefix, VERSION_TTL_MS, ...tags);
+      return { clock: Number(clock), deleted: Number(deleted) };
+    },
+    async tryLease(epoch, key, token, ttlMs) {
+      return (await client.set(keys.lease(epoch, key), token, 'PX', ttlMs, 'NX')) === 'OK';
+    },
+    async releaseLease(epoch, key, token) {
+      await client.lifelineCacheRelease(keys.lease(epoch, key), token);
+    },
+    async bumpEpoch() {
+      return String(await client.incr(keys.epoch));
+    },
+    async identity() {
+      const info = await (client as Redis).info('server');
+      return /run_id:(\w+)/.exec(info)?.[1] ?? null;
+    },
+  };
+}

@@ -1,0 +1,145 @@
+// Whole-response caching under @cacheControl: keyed by the document, variables,
+// operation name and response format; PUBLIC entries shared, PRIVATE entries per
+// user (keys name the user); stale-while-revalidate within a grace period; one
+// recomputation per key across instances (in-process single flight + Redis lease).
+import { createHash } from 'node:crypto';
+import type { Cache, CacheScope } from './cache.js';
+import { privateResponseKey, publicResponseKey, userTag } from './keys.js';
+
+export interface CachedResponse {
+  body: string;
+  contentType: string;
+  maxAge: number;
+  scope: 'PUBLIC' | 'PRIVATE';
+  /** When it was computed (ms), for Age and the remaining max-age. */
+  storedAt: number;
+}
+
+export interface ResponseRequest {
+  /** sha256 of the query text, or the APQ hash when only that was sent. */
+  documentHash: string;
+  operationName?: string | null;
+  variables?: unknown;
+  /** The negotiated response type (application/json vs application/graphql-response+json). */
+  format: string;
+}
+
+export interface Lookup {
+  scope: CacheScope;
+  key: string;
+  privateKey: string | null;
+  hit: CachedResponse | null;
+  stale: boolean;
+}
+
+export interface ResponseCacheOptions {
+  cache: Cache;
+  /** Longest a stale entry may be served after its maxAge, as a fraction of maxAge (capped at maxGraceMs). Default 1. */
+  graceFraction?: number;
+  maxGraceMs?: number;
+  /** How long a non-holder waits for the lease holder's result before computing itself. Default 1,500 ms. */
+  waitForHolderMs?: number;
+  /** Lease lifetime: a crashed holder blocks nobody longer. Default 3,000 ms. */
+  leaseMs?: number;
+}
+
+export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** JSON with object keys sorted, so {a,b} and {b,a} name the same entry. */
+export function stableStringify(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  return `{${Object.keys(obj)
+    .sort()
+    .filter((k) => obj[k] !== undefined)
+    .map((k) => `${JSON.stringify(k)}:${stableStringify(obj[k])}`)
+    .join(',')}}`;
+}
+
+export function createResponseCache(options: ResponseCacheOptions) {
+  const { cache } = options;
+  const graceFraction = options.graceFraction ?? 1;
+  const maxGraceMs = options.maxGraceMs ?? 300_000;
+  const waitForHolderMs = options.waitForHolderMs ?? 1_500;
+  const leaseMs = options.leaseMs ?? 3_000;
+  const inflight = new Map<string, Promise<CachedResponse | null>>();
+
+  const hashOf = (r: ResponseRequest) =>
+    sha256(`${r.documentHash}\u0000${r.operationName ?? ''}\u0000${stableStringify(r.variables ?? {})}\u0000${r.format}`);
+
+  return {
+    /** One round trip: the fence, the epoch, the public entry and (signed in) the user's private entry. */
+    async lookup(request: ResponseRequest, userId: number | null): Promise<Lookup> {
+      const scope = cache.newScope();
+      const hash = hashOf(request);
+      const key = publicResponseKey(hash);
+      const privateKey = userId === null ? null : privateResponseKey(userId, hash);
+      const hits = await cache.get<CachedResponse>(scope, privateKey ? [key, privateKey] : [key]);
+      const hit = hits.get(key) ?? (privateKey ? hits.get(privateKey) : undefined) ?? null;
+      return { scope, key, privateKey, hit: hit?.value ?? null, stale: hit?.stale ?? false };
+    },
+
+    /** Stores a response fenced by the lookup's scope; PRIVATE ones only under the user's key. */
+    async store(lookup: Lookup, response: CachedResponse, tags: Iterable<string>): Promise<boolean> {
+      const isPrivate = response.scope === 'PRIVATE';
+      if (isPrivate && !lookup.privateKey) return false;
+      const key = isPrivate ? lookup.privateKey! : lookup.key;
+      const allTags = [...tags, ...(isPrivate ? [userTag(key.split(':')[2]!)] : [])];
+      const ttlMs = response.maxAge * 1000;
+      await cache.set(lookup.scope, [
+        { key, value: response, tags: allTags, ttlMs, graceMs: Math.min(ttlMs * graceFraction, maxGraceMs) },
+      ]);
+      return true;
+    },
+
+    /**
+     * Runs `compute` for a missing or stale entry so that concurrent callers on every
+     * instance cause one computation. Returns the response to serve as a hit, or null
+     * when this caller must execute itself (it holds the lease, or waited too long).
+     * `compute` runs only for the holder; its result is shared with local followers.
+     */
+    async coalesce(
+      lookup: Lookup,
+      execute: (release: (result: CachedResponse | null) => void) => Promise<void>,
+    ): Promise<CachedResponse | null | 'execute'> {
+      const flightKey = `${lookup.scope.epoch}:${lookup.privateKey ?? lookup.key}`;
+      const local = inflight.get(flightKey);
+      if (local) return (await local) ?? 'execute';
+      const releaseLease = await cache.tryLease(lookup.scope, lookup.privateKey ?? lookup.key, leaseMs);
+      if (releaseLease) {
+        let settle!: (r: CachedResponse | null) => void;
+        const flight = new Promise<CachedResponse | null>((resolve) => (settle = resolve));
+        inflight.set(flightKey, flight);
+        try {
+          await execute((result) => settle(result));
+        } finally {
+          settle(null);
+          inflight.delete(flightKey);
+          await releaseLease();
+        }
+        return null;
+      }
+      // Another instance is computing: a stale entry is served meanwhile; otherwise wait for its result.
+      if (lookup.hit && lookup.stale) return lookup.hit;
+      const waited = (async () => {
+        const deadline = Date.now() + waitForHolderMs;
+        while (Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 15));
+          const again = await cache.get<CachedResponse>(cache.newScope(), [lookup.privateKey ?? lookup.key]);
+          const hit = again.values().next().value;
+          if (hit && !hit.stale) return hit.value;
+        }
+        return null;
+      })();
+      inflight.set(flightKey, waited);
+      try {
+        return (await waited) ?? 'execute';
+      } finally {
+        inflight.delete(flightKey);
+      }
+    },
+  };
+}
+
+export type ResponseCache = ReturnType<typeof createResponseCache>;

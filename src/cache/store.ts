@@ -1,0 +1,42 @@
+// The storage contract of the cache core, with Redis and in-process engines.
+// Keys given here are opaque entry keys; the store adds prefix and epoch.
+// Three operations carry the consistency design (CACHE-CONSISTENCY.md):
+//  - read: one round trip returning the clock G (the caller's fence), the epoch,
+//    entries, and the stamps of L1 copies to validate;
+//  - write: stores each entry only if none of its tags was invalidated after the
+//    fence (a reader that loaded data before an invalidation cannot store it after);
+//  - invalidate: bumps G, records it as every tag's version, deletes indexed entries.
+
+export interface ReadResult {
+  clock: number;
+  epoch: string;
+  /** Full encoded entries for `keys`, null when absent. */
+  values: (string | null)[];
+  /** The stamp prefix of each `stampKeys` entry, null when absent. */
+  stamps: (string | null)[];
+}
+
+export interface WriteItem {
+  key: string;
+  value: string;
+  tags: string[];
+  ttlMs: number;
+}
+
+export interface CacheStore {
+  read(epoch: string, keys: string[], stampKeys: string[]): Promise<ReadResult>;
+  /** true per item that was stored; false when its tags moved past the fence or the epoch changed. */
+  write(epoch: string, items: WriteItem[], fence: number): Promise<boolean[]>;
+  invalidate(tags: string[]): Promise<{ clock: number; deleted: number }>;
+  /** SET NX PX: true when this caller now holds the lease on `key`. */
+  tryLease(epoch: string, key: string, token: string, ttlMs: number): Promise<boolean>;
+  releaseLease(epoch: string, key: string, token: string): Promise<void>;
+  /** Moves to a new epoch: nothing written under the old one is read again. */
+  bumpEpoch(): Promise<string>;
+  /** Identity of the server's dataset (Redis run_id); a change means writes may have been lost. */
+  identity(): Promise<string | null>;
+}
+
+/** Versions must outlive any request that could still hold an older fence. */
+export const VERSION_TTL_MS = 2 * 60 * 60 * 1000;
+export const STAMP_LENGTH_FOR_READ = 24;

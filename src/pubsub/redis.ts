@@ -1,0 +1,231 @@
+// Redis engine: every event is appended to a bounded Redis Stream per topic and PUBLISHed on the
+// topic's channel by ONE Lua script, so the log order and the broadcast order are the same and
+// the broadcast carries the event's stream id. Each instance SUBSCRIBEs (on its own connection)
+// and dispatches locally.
+//
+// Why our own thin layer rather than graphql-redis-subscriptions: that library is PUBLISH/
+// SUBSCRIBE plus JSON and an async iterator. It has no log, so it cannot replay what a client
+// missed (`after`), and it cannot notice that its own subscriber connection dropped messages
+// during a reconnect. Both need every event to have a position, i.e. the stream id, known to the
+// publisher and the receivers alike: that is the Lua script below, about 20 lines, plus the
+// resync in this file. Everything else it would give us (the async iterator, filtering) lives in
+// event-stream.ts anyway, with the bounded buffers and replay it lacks.
+//
+// Keys (under the configured prefix; the `{…}` hash tag puts a topic's keys in one Cluster slot):
+//   {events:<topic>}              STREAM, field d = encoded payload; MAXLEN ~ maxEvents, MINID ~ now-maxAge,
+//                                 and the key expires maxAge after the last event
+//   {events:<topic>}:v:<entity>   last published version of one entity (see EntityOrder), TTL maxAge
+// Channel: <prefix>events:<topic>, message "<stream id> <encoded payload>".
+//
+// Exactly once, in order, on every instance, across subscriber reconnects: live messages carry
+// their stream id; while the subscriber connection is down (and until it has caught up) live
+// messages are held; on (re)connection the instance reads the stream from the last id it
+// dispatched (XRANGE exclusive), dispatches that, then the held messages; LocalDispatcher skips
+// any id it has already dispatched. So a message lost by Pub/Sub during an outage is recovered
+// from the stream, and one seen both ways is dispatched once.
+import type { Logger } from '../observability/logger.js';
+import { waitForRedis, type RedisClient } from '../redis/client.js';
+import {
+  DEFAULT_RETENTION,
+  LocalDispatcher,
+  type Envelope,
+  type PubSub,
+  type RetentionOptions,
+} from './pubsub.js';
+import { TOPICS, decodePayload, encodePayload, type Topic, type TopicMap } from './topics.js';
+
+export interface RedisPubSubOptions extends RetentionOptions {
+  /** Runs the publish script and reads the streams. Should fail fast: a publish never waits out an outage. */
+  publishClient: RedisClient;
+  /** Used for SUBSCRIBE only. Must NOT fail fast (offline queue on), so it resubscribes after an outage. */
+  subscribeClient: RedisClient;
+  /** Key and channel prefix (CACHE_PREFIX); instances sharing it share events. */
+  prefix: string;
+  logger: Logger;
+  /** Events read per XRANGE while catching up. Default 1,000. */
+  pageSize?: number;
+}
+
+// KEYS[1] stream, KEYS[2] (optional) entity version key.
+// ARGV: channel, payload, maxEvents, minId (ms), ttl ms, version.
+// The version check, append, trim and broadcast are one atomic step.
+const PUBLISH_SCRIPT = `
+if #KEYS > 1 then
+  local last = redis.call('GET', KEYS[2])
+  local v = ARGV[6]
+  if last and (#last > #v or (#last == #v and last >= v)) then return false end
+  redis.call('SET', KEYS[2], v, 'PX', ARGV[5])
+end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'd', ARGV[2])
+redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('PUBLISH', ARGV[1], id .. ' ' .. ARGV[2])
+return id
+`;
+
+interface WithPublishScript {
+  lifelinePublish(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<string | null>;
+}
+
+type StreamEntry = [id: string, fields: string[]];
+
+export interface RedisPubSub extends PubSub {
+  /** Resolves once this instance is subscribed and caught up (first sync). */
+  ready(): Promise<void>;
+}
+
+export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
+  const { publishClient, subscribeClient, prefix, logger } = options;
+  const { maxEvents, maxAgeMs } = {
+    maxEvents: options.maxEvents ?? DEFAULT_RETENTION.maxEvents,
+    maxAgeMs: options.maxAgeMs ?? DEFAULT_RETENTION.maxAgeMs,
+  };
+  const pageSize = options.pageSize ?? 1000;
+  const dispatcher = new LocalDispatcher(logger);
+  const streamKey = (topic: Topic) => `${prefix}{events:${topic}}`;
+  const channelOf = (topic: Topic) => `${prefix}events:${topic}`;
+  const topicOfChannel = new Map(TOPICS.map((t) => [channelOf(t), t]));
+
+  if (!('lifelinePublish' in publishClient)) publishClient.defineCommand('lifelinePublish', { lua: PUBLISH_SCRIPT });
+  const scripted = publishClient as unknown as WithPublishScript;
+
+  let published = 0;
+  let superseded = 0;
+  let closed = false;
+  /** Live messages held while the subscriber is (re)connecting and catching up; null = dispatch at once. */
+  let held: [Topic, string, string][] | null = [];
+  /** Where dispatch starts on first sync, per topic: the stream's last id before we subscribed. */
+  let baselined = false;
+  let syncing: Promise<void> | null = null;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let firstSync!: () => void;
+  const firstSynced = new Promise<void>((resolve) => (firstSync = resolve));
+
+  const onMessage = (channel: string, message: string) => {
+    const topic = topicOfChannel.get(channel);
+    if (!topic || closed) return;
+    const space = message.indexOf(' ');
+    if (space < 0) return;
+    const id = message.slice(0, space);
+    const data = message.slice(space + 1);
+    if (held) held.push([topic, id, data]);
+    else dispatcher.accept(topic, id, data);
+  };
+  // From the moment the connection drops, hold live messages: dispatching one would move the
+  // "last dispatched" id past the ones lost during the outage, and the resync would skip them.
+  const onDisconnect = () => {
+    held ??= [];
+  };
+  const onReady = () => void sync();
+  subscribeClient.on('message', onMessage);
+  subscribeClient.on('close', onDisconnect);
+  subscribeClient.on('ready', onReady);
+
+  async function readRange(topic: Topic, start: string, count: number): Promise<StreamEntry[]> {
+    return (await publishClient.xrange(streamKey(topic), start, '+', 'COUNT', count)) as StreamEntry[];
+  }
+
+  async function catchUp(): Promise<void> {
+    // The publish client fails fast: give it its first connection before asking it anything.
+    if (publishClient.status !== 'ready') await waitForRedis(publishClient, 5000);
+    // Baselines before SUBSCRIBE: anything logged after them reaches us by the stream or live.
+    if (!baselined) {
+      for (const topic of TOPICS) {
+        const [last] = (await publishClient.xrevrange(streamKey(topic), '+', '-', 'COUNT', 1)) as StreamEntry[];
+        dispatcher.setBaseline(topic, last ? last[0] : '0-0');
+      }
+      baselined = true;
+    }
+    await subscribeClient.subscribe(...TOPICS.map(channelOf));
+    for (const topic of TOPICS) {
+      for (;;) {
+        const entries = await readRange(topic, `(${dispatcher.last(topic)}`, pageSize);
+        for (const [id, fields] of entries) dispatcher.accept(topic, id, fieldValue(fields));
+        if (entries.length < pageSize || closed) break;
+      }
+    }
+  }
+
+  function sync(): Promise<void> {
+    if (closed) return Promise.resolve();
+    syncing ??= (async () => {
+      held ??= [];
+      try {
+        await catchUp();
+        // Held messages after the stream: LocalDispatcher skips what catchUp already dispatched.
+        const pending = held;
+        held = null;
+        for (const [topic, id, data] of pending) dispatcher.accept(topic, id, data);
+        firstSync();
+      } catch (err) {
+        if (closed) return;
+        logger.warn({ err: (err as Error).message }, 'pubsub: cannot catch up with the event streams; retrying');
+        clearTimeout(retryTimer);
+        retryTimer = setTimeout(() => void sync(), 1000);
+      } finally {
+        syncing = null;
+      }
+    })();
+    return syncing;
+  }
+  void sync();
+
+  return {
+    kind: 'redis',
+
+    ready: () => firstSynced,
+
+    async publish(topic, payload, order) {
+      if (closed) throw new Error('pubsub is closed');
+      const keys = order ? [streamKey(topic), `${streamKey(topic)}:v:${order.entity}`] : [streamKey(topic)];
+      const id = await scripted.lifelinePublish(
+        keys.length,
+        ...keys,
+        channelOf(topic),
+        encodePayload(payload),
+        maxEvents,
+        Math.max(0, Date.now() - maxAgeMs),
+        maxAgeMs,
+        order?.version ?? '',
+      );
+      if (id === null) {
+        superseded++;
+        logger.warn({ topic, entity: order?.entity, version: order?.version }, 'pubsub: superseded event not published');
+        return null;
+      }
+      published++;
+      return id;
+    },
+
+    listen(topic, listener) {
+      return dispatcher.add(topic, listener);
+    },
+
+    async history<T extends Topic>(topic: T, after: string, limit: number) {
+      // Inclusive start: the first entry must be `after` itself, proving nothing between it and
+      // the rest was trimmed away.
+      const entries = await readRange(topic, after, limit + 1);
+      if (entries[0]?.[0] !== after) return null;
+      return entries.slice(1).map(([id, fields]): Envelope<T> => ({ id, topic, payload: decodePayload<TopicMap[T]>(fieldValue(fields)) }));
+    },
+
+    stats: () => ({ listeners: dispatcher.listenerCount, published, superseded }),
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearTimeout(retryTimer);
+      subscribeClient.off('message', onMessage);
+      subscribeClient.off('close', onDisconnect);
+      subscribeClient.off('ready', onReady);
+      dispatcher.clear();
+      firstSync();
+    },
+  };
+}
+
+/** The `d` field of a stream entry's [field, value, ...] list. */
+function fieldValue(fields: string[]): string {
+  const i = fields.indexOf('d');
+  return i >= 0 && i % 2 === 0 ? fields[i + 1]! : '';
+}
