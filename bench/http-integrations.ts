@@ -127,7 +127,6 @@ async function startNodeHttpAdapter(): Promise<Server> {
       apollo,
       authenticate: async () => null,
       context: (viewer, requestId) => createContext(services, viewer, requestId),
-      outcomes: new WeakMap(),
       responseCache: null,
       readiness: [],
       maxBodyBytes: MAX_BODY_BYTES,

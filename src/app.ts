@@ -21,7 +21,7 @@ import { createDatabase, type Database } from './db/client.js';
 import { runMigrations } from './db/migrate.js';
 import { DEMO_SEED, isDatabaseEmpty, seedDatabase } from './db/seed.js';
 import { typeMaxAges } from './graphql/cache-hints.js';
-import { cachePlugin, type OperationOutcome } from './graphql/cache-plugin.js';
+import { cachePlugin } from './graphql/cache-plugin.js';
 import { createContext, type AppServices, type GraphQLContext } from './graphql/context.js';
 import { cacheTaggers, purgeTags } from './graphql/cache-taggers.js';
 import { formatError } from './graphql/format-error.js';
@@ -45,6 +45,11 @@ export interface AppOptions {
   logger?: Logger;
   /** Injectable clock for rules such as donor eligibility. */
   now?: () => Date;
+  /**
+   * TEST ONLY: switch off one consistency guard so a test can show it catches the
+   * stale read the guard prevents. Never set in production code.
+   */
+  unsafe?: { skipInvalidation?: boolean; skipFence?: boolean; skipL1Validation?: boolean };
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -73,9 +78,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     config.cacheMode === 'off'
       ? null
       : createCache({
-          store: redis ? createRedisStore(redis, createKeyspace(config.cachePrefix)) : createMemoryStore(),
+          store: redis
+            ? createRedisStore(redis, createKeyspace(config.cachePrefix), { unsafeSkipFence: options.unsafe?.skipFence })
+            : createMemoryStore({ unsafeSkipFence: options.unsafe?.skipFence }),
           logger,
           l1MaxBytes: config.cacheL1Mb * 1024 * 1024,
+          unsafeSkipL1Validation: options.unsafe?.skipL1Validation,
         });
   if (cache && redis) {
     // A restarted or failed-over Redis gets a new run_id: the cache then moves to a new epoch.
@@ -92,7 +100,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     cacheMode: config.cacheMode,
     cacheTtlMs: (type) => (maxAges[type] ?? 0) * 1000,
     // Invalidation completes (Redis acknowledged it) before the mutation answers.
-    afterCommit: createAfterCommit(cache ? [{ name: 'invalidate', run: async (effects) => void (await cache.invalidate(effects.tags)) }] : []),
+    afterCommit: createAfterCommit(
+      cache && !options.unsafe?.skipInvalidation ? [{ name: 'invalidate', run: async (effects) => void (await cache.invalidate(effects.tags)) }] : [],
+    ),
     purgeCache: async (type, id) => {
       if (!cache) return 0;
       if (type === '*') {
@@ -104,7 +114,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     },
     now: options.now ?? (() => new Date()),
   };
-  const outcomes = new WeakMap<GraphQLContext, OperationOutcome>();
   const httpServer = createServer();
   const isProduction = config.nodeEnv === 'production';
   const apollo = new ApolloServer<GraphQLContext>({
@@ -115,7 +124,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     formatError: formatError({ maskInternal: config.nodeEnv !== 'development', logger }),
     plugins: [
       ApolloServerPluginCacheControl({ defaultMaxAge: 0, calculateHttpHeaders: true }),
-      cachePlugin(cacheTaggers, outcomes),
+      cachePlugin(cacheTaggers),
       isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
     ],
   });
@@ -139,7 +148,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       apollo,
       authenticate,
       context: (viewer, requestId, scope) => createContext(services, viewer, requestId, scope),
-      outcomes,
       responseCache,
       readiness: [
         { name: 'postgres', ping: () => database.ping() },

@@ -18,6 +18,8 @@ export interface CacheOptions {
   timeoutMs?: number;
   /** How often to retry after a failure (epoch bump and recovery). Default 500 ms. */
   recoveryIntervalMs?: number;
+  /** TEST ONLY: serve L1 copies without checking L2's stamp, to show the tests catch it. */
+  unsafeSkipL1Validation?: boolean;
 }
 
 /** Per-operation cache state: the fence, the epoch and the tags of everything read. */
@@ -187,7 +189,7 @@ export function createCache(options: CacheOptions): Cache {
       fromL1.forEach(([key, local], i) => {
         // An L1 copy is current only while L2 still holds the very write it came from:
         // an invalidation deletes that entry, a newer write changes its stamp.
-        if (result.stamps[i] === local.stamp && now < local.softExpiresAt) {
+        if ((options.unsafeSkipL1Validation || result.stamps[i] === local.stamp) && now < local.softExpiresAt) {
           hits.set(key, { value: local.value as T, stale: false, source: 'l1' });
           stats.hits.l1++;
         } else {

@@ -12,6 +12,8 @@ export interface MemoryStoreOptions {
   /** Entries kept at most; the oldest go first. Default 50,000. */
   maxEntries?: number;
   now?: () => number;
+  /** TEST ONLY: store entries without the fence check, to show the race tests catch stale write-backs. */
+  unsafeSkipFence?: boolean;
 }
 
 export function createMemoryStore(options: MemoryStoreOptions = {}): CacheStore {
@@ -47,7 +49,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CacheStore 
     async write(e, items: WriteItem[], fence) {
       return items.map((item) => {
         if (e !== String(epoch)) return false;
-        if (item.tags.some((t) => (live(versions, t) ?? 0) > fence)) return false;
+        if (!options.unsafeSkipFence && item.tags.some((t) => (live(versions, t) ?? 0) > fence)) return false;
         const key = full(e, item.key);
         entries.delete(key);
         entries.set(key, { value: item.value, expiresAt: now() + item.ttlMs });

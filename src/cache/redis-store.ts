@@ -66,7 +66,12 @@ type Scripted = (Redis | Cluster) & {
   lifelineCacheRelease(key: string, token: string): Promise<number>;
 };
 
-export function createRedisStore(redis: Redis | Cluster, keys: Keyspace): CacheStore {
+export interface RedisStoreOptions {
+  /** TEST ONLY: store entries without the fence check, to show the race tests catch stale write-backs. */
+  unsafeSkipFence?: boolean;
+}
+
+export function createRedisStore(redis: Redis | Cluster, keys: Keyspace, options: RedisStoreOptions = {}): CacheStore {
   const client = redis as Scripted;
   if (!(client as unknown as Record<string, unknown>).lifelineCacheWrite) {
     redis.defineCommand('lifelineCacheWrite', { numberOfKeys: 0, lua: WRITE });
@@ -90,7 +95,7 @@ export function createRedisStore(redis: Redis | Cluster, keys: Keyspace): CacheS
     },
     async write(epoch, items: WriteItem[], fence) {
       if (!items.length) return [];
-      const args: (string | number)[] = [keys.prefix, epoch, fence, items.length];
+      const args: (string | number)[] = [keys.prefix, epoch, options.unsafeSkipFence ? Number.MAX_SAFE_INTEGER : fence, items.length];
       for (const item of items) args.push(item.key, Math.max(1, Math.round(item.ttlMs)), item.value, item.tags.length, ...item.tags);
       const result = await client.lifelineCacheWrite(...args);
       return result.map((r) => r === 1);

@@ -15,7 +15,7 @@ export interface OperationOutcome {
 /** Maps a GraphQL object type to the tags of one of its values. */
 export type Taggers = Record<string, (value: never) => string[]>;
 
-export function cachePlugin(taggers: Taggers, outcomes: WeakMap<GraphQLContext, OperationOutcome>): ApolloServerPlugin<GraphQLContext> {
+export function cachePlugin(taggers: Taggers): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart() {
       return {
@@ -38,11 +38,12 @@ export function cachePlugin(taggers: Taggers, outcomes: WeakMap<GraphQLContext, 
           const body = response.body;
           const errors = body.kind === 'single' ? (body.singleResult.errors ?? []) : [];
           const policy = overallCachePolicy.policyIfCacheable();
-          outcomes.set(contextValue, {
+          // Apollo shallow-copies the context per operation: write through the shared holder.
+          contextValue.outcome.current = {
             operation: operation?.operation ?? null,
             policy: policy ? { maxAge: policy.maxAge, scope: policy.scope ?? 'PUBLIC' } : null,
             errorCodes: errors.map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR')),
-          });
+          };
         },
       };
     },

@@ -6,6 +6,7 @@ import type { Cache, CacheScope } from '../cache/cache.js';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../observability/logger.js';
 import { createLoaders, type Loaders } from './loaders.js';
+import type { OperationOutcome } from './cache-plugin.js';
 import type { CacheMode, RequestCache } from './request-cache.js';
 
 /** Long-lived services shared by every operation of one app instance. */
@@ -31,6 +32,8 @@ export interface GraphQLContext {
   loaders: Loaders;
   /** This operation's view of the cache; null when caching is off. */
   cache: RequestCache | null;
+  /** Filled by the cache plugin once the operation ran (type, cache policy, errors). */
+  outcome: { current: OperationOutcome | null };
   services: AppServices;
 }
 
@@ -43,5 +46,5 @@ export function createContext(services: AppServices, viewer: Viewer | null, requ
         ttlMs: services.cacheTtlMs,
       }
     : null;
-  return { requestId, viewer, loaders: createLoaders(services.database.db, rc), cache: rc, services };
+  return { requestId, viewer, loaders: createLoaders(services.database.db, rc), cache: rc, outcome: { current: null }, services };
 }

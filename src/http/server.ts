@@ -20,8 +20,6 @@ export interface HttpHandlerOptions {
   /** Verifies the Authorization header; throws a GraphQLError (with extensions.http) when it is bad. */
   authenticate(authorization: string | undefined): Promise<Viewer | null>;
   context(viewer: Viewer | null, requestId: string, scope?: CacheScope): GraphQLContext;
-  /** Filled by the cache plugin for every executed operation. */
-  outcomes: WeakMap<GraphQLContext, OperationOutcome>;
   /** null when the full-response cache is off. */
   responseCache: ResponseCache | null;
   readiness: DependencyCheck[];
@@ -129,7 +127,7 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     let text = '';
     if (response.body.kind === 'complete') text = response.body.string;
     else for await (const chunk of response.body.asyncIterator) text += chunk;
-    return { status: response.status ?? 200, headers: [...response.headers], body: text, outcome: context && options.outcomes.get(context) };
+    return { status: response.status ?? 200, headers: [...response.headers], body: text, outcome: context?.outcome.current ?? undefined };
   }
 
   /** A response the cache may keep: a query, no errors, a non-zero maxAge, PRIVATE only with a user. */

@@ -1,6 +1,6 @@
 // Real server instances on free ports, spoken to over HTTP and WebSocket (ARCHITECTURE 16).
 // Every instance is registered and stopped after the file, even when a test forgets to.
-import { createApp, type App } from '../../src/app.js';
+import { createApp, type App, type AppOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { uniqueCachePrefix } from './redis.js';
 
@@ -13,6 +13,8 @@ export interface StartOptions {
   redisUrl?: string | null;
   /** Extra or overriding environment (e.g. CACHE_PREFIX to make two instances share a cache). */
   env?: Record<string, string>;
+  /** createApp options (e.g. the test-only `unsafe` guard switches). */
+  appOptions?: AppOptions;
 }
 
 export interface Instance {
@@ -47,7 +49,7 @@ export async function startInstance(opts: StartOptions): Promise<Instance> {
     LOG_LEVEL: 'silent',
     ...opts.env,
   };
-  const app = await createApp(loadConfig(env));
+  const app = await createApp(loadConfig(env), opts.appOptions);
   let port: number;
   try {
     ({ port } = await app.start());
