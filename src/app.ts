@@ -7,7 +7,7 @@ import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheContr
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { GraphQLError } from 'graphql';
-import { createAfterCommit } from './after-commit.js';
+import { createAfterCommit, type WriteEffects } from './after-commit.js';
 import { createCache, type Cache } from './cache/cache.js';
 import { createKeyspace } from './cache/keys.js';
 import { createMemoryStore } from './cache/memory-store.js';
@@ -27,7 +27,13 @@ import { cacheTaggers, purgeTags } from './graphql/cache-taggers.js';
 import { formatError } from './graphql/format-error.js';
 import { buildSchema } from './graphql/schema.js';
 import { createHttpHandler } from './http/server.js';
-import { attachWebSocket } from './http/ws.js';
+import { attachWebSocket, type WebSocketLimits, type WebSocketStats } from './http/ws.js';
+import { createDashboardFeed } from './modules/dashboard/subscriptions.js';
+import { createPubSub } from './pubsub/index.js';
+import type { LiveServices } from './pubsub/live.js';
+import type { PubSubStats } from './pubsub/pubsub.js';
+import { createPublishStep } from './pubsub/publish-step.js';
+import type { SnapshotFeedStats } from './pubsub/snapshot-feed.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createRedisClient, type RedisClient } from './redis/client.js';
 
@@ -39,12 +45,16 @@ export interface App {
   start(): Promise<{ url: string; port: number }>;
   /** Drains HTTP and WebSockets, closes pools. Idempotent. */
   stop(): Promise<void>;
+  /** Live subscription counters: sockets, open operations, pub/sub listeners, dashboard feed. */
+  liveStats(): { ws: WebSocketStats; pubsub: PubSubStats; dashboard: SnapshotFeedStats };
 }
 
 export interface AppOptions {
   logger?: Logger;
   /** Injectable clock for rules such as donor eligibility. */
   now?: () => Date;
+  /** Limits and timings of live subscriptions (defaults in http/ws.ts); tests shorten them. */
+  live?: Partial<WebSocketLimits> & { dashboardIntervalMs?: number };
   /**
    * TEST ONLY: switch off one consistency guard so a test can show it catches the
    * stale read the guard prevents. Never set in production code.
@@ -73,6 +83,24 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const schema = buildSchema();
   const maxAges = typeMaxAges(schema);
 
+  // ---- live subscriptions (issue 4) -----------------------------------------------------------
+  // One pub/sub engine (Redis with REDIS_URL, else in-process) and the dashboard's coalesced
+  // feed. The publish step runs AFTER the cache's invalidation step in afterCommit below
+  // ("invalidate, then publish"); ws.ts serves the subscriptions; stop() closes this after ws.
+  const pubsub = await createPubSub({ redisUrl: config.redisUrl, redisCluster: config.redisCluster, prefix: config.cachePrefix, logger });
+  const live: LiveServices = {
+    pubsub,
+    feeds: {
+      dashboardStatsUpdated: createDashboardFeed({ pubsub, database, now: () => services.now(), logger, intervalMs: options.live?.dashboardIntervalMs }),
+    },
+  };
+  const publishStep = createPublishStep(pubsub, logger);
+  const closeLive = async () => {
+    live.feeds.dashboardStatsUpdated.close();
+    await pubsub.close();
+  };
+  // ---- end of live subscriptions --------------------------------------------------------------
+
   // ---- cache ------------------------------------------------------------------------------
   const cache: Cache | null =
     config.cacheMode === 'off'
@@ -100,9 +128,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     cacheMode: config.cacheMode,
     cacheTtlMs: (type) => (maxAges[type] ?? 0) * 1000,
     // Invalidation completes (Redis acknowledged it) before the mutation answers.
-    afterCommit: createAfterCommit(
-      cache && !options.unsafe?.skipInvalidation ? [{ name: 'invalidate', run: async (effects) => void (await cache.invalidate(effects.tags)) }] : [],
-    ),
+    afterCommit: createAfterCommit([
+      ...(cache && !options.unsafe?.skipInvalidation ? [{ name: 'invalidate', run: async (effects: WriteEffects) => void (await cache.invalidate(effects.tags)) }] : []),
+      publishStep, // live subscriptions: after invalidation (see above)
+    ]),
     purgeCache: async (type, id) => {
       if (!cache) return 0;
       if (type === '*') {
@@ -174,6 +203,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     schema,
     authenticate,
     context: (viewer) => createContext(services, viewer, `ws-${Date.now().toString(36)}`),
+    live, // live subscriptions
+    limits: options.live,
     logger,
   });
 
@@ -182,6 +213,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     config,
     database,
     logger,
+    liveStats: () => ({ ws: ws.stats(), pubsub: pubsub.stats(), dashboard: live.feeds.dashboardStatsUpdated.stats() }),
     async start() {
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
@@ -207,6 +239,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         await apollo.stop();
         await auth.close();
         cache?.close();
+        await closeLive(); // after the HTTP drain: in-flight mutations have published
         await Promise.allSettled([database.close(), redis?.quit()]);
       })();
       return stopping;

@@ -12,6 +12,10 @@ import { donationResolvers } from '../modules/donation/resolvers.js';
 import { donorResolvers } from '../modules/donor/resolvers.js';
 import { hospitalResolvers } from '../modules/hospital/resolvers.js';
 import { inventoryResolvers } from '../modules/inventory/resolvers.js';
+import { bloodRequestSubscriptions } from '../modules/blood-request/subscriptions.js';
+import { dashboardSubscriptions } from '../modules/dashboard/subscriptions.js';
+import { donationSubscriptions } from '../modules/donation/subscriptions.js';
+import { inventorySubscriptions } from '../modules/inventory/subscriptions.js';
 import { connectionResolvers } from './connection.js';
 import type { Resolvers } from './generated/resolvers-types.js';
 import { DateTime } from './scalars.js';
@@ -44,6 +48,11 @@ export const resolvers: Resolvers[] = [
   dashboardResolvers,
   authResolvers,
   adminResolvers,
+  // Subscription fields (served over WebSocket; see http/ws.ts and pubsub/live.ts).
+  inventorySubscriptions,
+  bloodRequestSubscriptions,
+  donationSubscriptions,
+  dashboardSubscriptions,
 ];
 
 export function buildSchema(extraResolvers: Resolvers[] = []): GraphQLSchema {

@@ -1,11 +1,65 @@
-// GraphQL over WebSocket (graphql-transport-ws) on the same port and path as HTTP.
-import type { Server } from 'node:http';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+// GraphQL over WebSocket (graphql-transport-ws) on the same port and path as HTTP: auth on
+// connection_init, live subscriptions, and the policies that keep one client from hurting others.
+//
+// Close codes a client can see:
+//   1001 Going Away        the server is shutting down (SIGTERM): reconnect elsewhere, resume with `after`
+//   1013 Try Again Later   too slow: its queued events or unsent bytes passed the limits below;
+//                          graphql-ws clients retry, and resume with `after` loses nothing
+//   4401 Unauthorized      its session was signed out or its access token expired (not retried)
+//   4403 Forbidden         connection_init carried a bad token
+//   4408, 4429, 4400 ...   graphql-ws protocol errors
+// Too many connections from one address are refused at the upgrade with HTTP 429.
+import type { IncomingMessage, Server } from 'node:http';
+import {
+  createSourceEventStream,
+  execute,
+  getOperationAST,
+  GraphQLError,
+  parse,
+  validate,
+  type DocumentNode,
+  type ExecutionArgs,
+  type GraphQLSchema,
+} from 'graphql';
+import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Viewer } from '../auth/types.js';
 import type { GraphQLContext } from '../graphql/context.js';
+import { ErrorCode } from '../graphql/errors.js';
 import type { Logger } from '../observability/logger.js';
+import { createLiveRoot, encodeEventId, type LiveServices } from '../pubsub/live.js';
+import type { Topic } from '../pubsub/topics.js';
+
+export interface WebSocketLimits {
+  /** Open connections per client address on this instance; more are refused with HTTP 429. Default 1,000. */
+  maxConnectionsPerIp: number;
+  /** Operations open at once on one connection; more get a RATE_LIMITED error. Default 100. */
+  maxSubscriptionsPerConnection: number;
+  /** Events waiting for one subscription; past it the connection is closed with 1013. Default 1,000. */
+  maxQueuedEvents: number;
+  /** Bytes written but not yet sent on one socket; past it the connection is closed with 1013. Default 4 MiB. */
+  maxBufferedBytes: number;
+  /** A ping every this many ms; a client that has not answered the ping when the next is due is dropped. Default 12,000. */
+  keepAliveMs: number;
+  /** Every connection's token is verified again this often (expiry; a revocation whose broadcast was lost). Default 60,000. */
+  reauthenticateMs: number;
+  /** On shutdown, clients get this long to answer the 1001 close frame before their sockets are cut. Default 1,000. */
+  closeGraceMs: number;
+}
+
+export const DEFAULT_WS_LIMITS: WebSocketLimits = Object.freeze({
+  maxConnectionsPerIp: 1000,
+  maxSubscriptionsPerConnection: 100,
+  maxQueuedEvents: 1000,
+  maxBufferedBytes: 4 * 1024 * 1024,
+  keepAliveMs: 12_000,
+  reauthenticateMs: 60_000,
+  closeGraceMs: 1000,
+});
+
+export const CLOSE_SLOW_CONSUMER = 1013;
+export const CLOSE_SESSION_ENDED = CloseCode.Unauthorized;
 
 export interface WebSocketOptions {
   httpServer: Server;
@@ -14,39 +68,246 @@ export interface WebSocketOptions {
   authenticate(authorization: string | undefined): Promise<Viewer | null>;
   /** A fresh context (and loaders) per operation, as over HTTP. */
   context(viewer: Viewer | null): GraphQLContext;
+  /** The pub/sub engine and snapshot feeds subscriptions read from. */
+  live: LiveServices;
+  limits?: Partial<WebSocketLimits>;
   logger: Logger;
+}
+
+export interface WebSocketStats {
+  connections: number;
+  /** Operations open over all connections (subscriptions, mostly). */
+  operations: number;
+}
+
+export interface WebSocketTransport {
+  stats(): WebSocketStats;
+  /** Closes every socket with 1001 (cutting those that do not answer within closeGraceMs). */
+  close(): Promise<void>;
 }
 
 type ConnectionState = { viewer: Viewer | null };
 
-export function attachWebSocket(options: WebSocketOptions): { close(): Promise<void> } {
-  const wss = new WebSocketServer({ server: options.httpServer, path: '/graphql' });
+interface Connection {
+  socket: WebSocket;
+  viewer: Viewer;
+  authorization: string;
+  operations(): number;
+}
+
+/** What graphql-ws executes per event: an Envelope (pubsub) or a Snapshot (feeds). */
+interface LiveEvent {
+  id: string;
+  topic: Topic;
+}
+
+export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
+  const { schema, logger, live } = options;
+  const limits: WebSocketLimits = { ...DEFAULT_WS_LIMITS, ...definedOnly(options.limits ?? {}) };
+  const connections = new Map<WebSocket, Connection>();
+  const perIp = new Map<string, number>();
+  let operationCount = 0;
+
+  const wss = new WebSocketServer({
+    server: options.httpServer,
+    path: '/graphql',
+    // Counted at the upgrade, so an address over its limit costs us no WebSocket at all.
+    verifyClient: (info, accept) => {
+      const ip = clientAddress(info.req);
+      const open = perIp.get(ip) ?? 0;
+      if (open >= limits.maxConnectionsPerIp) {
+        accept(false, 429, 'Too many WebSocket connections from this address', { 'retry-after': '10' });
+        return;
+      }
+      perIp.set(ip, open + 1);
+      // The TCP socket closes however the WebSocket ends (or if the upgrade never completes).
+      info.req.socket.once('close', () => {
+        const n = (perIp.get(ip) ?? 1) - 1;
+        if (n > 0) perIp.set(ip, n);
+        else perIp.delete(ip);
+      });
+      accept(true);
+    },
+  });
+
+  const closeConnection = (socket: WebSocket, code: number, reason: string) => {
+    if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) socket.close(code, reason);
+  };
+  const tooSlow = (socket: WebSocket) => {
+    logger.info({ code: CLOSE_SLOW_CONSUMER }, 'websocket closed: client too slow');
+    closeConnection(socket, CLOSE_SLOW_CONSUMER, 'Too slow: events piled up. Reconnect and resubscribe with after.');
+  };
+  const endSession = (socket: WebSocket, why: string) => {
+    logger.info({ why }, 'websocket closed: session ended');
+    closeConnection(socket, CLOSE_SESSION_ENDED, `Session ended (${why}): sign in again.`);
+  };
+
+  // ---- per-event execution ---------------------------------------------------------------
+  // graphql's own subscribe() executes every event with the operation's context, whose
+  // DataLoaders would then cache rows for the subscription's whole life. Each event instead
+  // gets a context of its own, SHARED by every subscriber of this instance that receives that
+  // event (loaders hold rows, never viewer-specific data; PRIVATE fields are decided by the
+  // field resolvers from each subscriber's own viewer): a nested relation costs one batched
+  // load per event per instance, not one per subscriber.
+  const eventContexts = new WeakMap<LiveEvent, GraphQLContext>();
+  const contextFor = (event: LiveEvent, viewer: Viewer | null): GraphQLContext => {
+    let shared = eventContexts.get(event);
+    if (!shared) eventContexts.set(event, (shared = options.context(null)));
+    return { ...shared, viewer };
+  };
+
+  const subscribe = async (args: ExecutionArgs) => {
+    const source = await createSourceEventStream(args);
+    if (!isAsyncIterable(source)) return source; // errors (bad arguments, `after` out of the window...)
+    const { viewer } = args.contextValue as GraphQLContext;
+    return mapEvents(source as AsyncIterable<LiveEvent>, async (event) => {
+      const result = await execute({ ...args, rootValue: event, contextValue: contextFor(event, viewer) });
+      // The id a client passes back as `after` to resume right after this event.
+      return { ...result, extensions: { ...result.extensions, eventId: encodeEventId(event.topic, event.id) } };
+    });
+  };
+
   const server = useServer<Record<string, unknown>, ConnectionState>(
     {
-      schema: options.schema,
+      schema,
+      subscribe,
       onConnect: async (ctx) => {
         const auth = ctx.connectionParams?.authorization;
         try {
           ctx.extra.viewer = await options.authenticate(typeof auth === 'string' ? auth : undefined);
-          return true;
         } catch (err) {
           options.logger.info({ err: (err as Error).message }, 'websocket connection refused');
           // graphql-ws closes with 4403 Forbidden when onConnect returns false.
           return false;
         }
+        const { socket } = ctx.extra;
+        if (ctx.extra.viewer && typeof auth === 'string') {
+          connections.set(socket, { socket, viewer: ctx.extra.viewer, authorization: auth, operations: () => Object.keys(ctx.subscriptions).length });
+          socket.once('close', () => connections.delete(socket));
+        }
+        return true;
       },
-      context: (ctx) => options.context(ctx.extra.viewer ?? null),
+      onSubscribe: (ctx, _id, payload) => {
+        // ctx.subscriptions already holds this operation.
+        if (Object.keys(ctx.subscriptions).length > limits.maxSubscriptionsPerConnection) {
+          return [
+            new GraphQLError(`At most ${limits.maxSubscriptionsPerConnection} operations may be open on one connection.`, {
+              extensions: { code: ErrorCode.RATE_LIMITED },
+            }),
+          ];
+        }
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query);
+        } catch (err) {
+          return [err instanceof GraphQLError ? err : new GraphQLError(String(err))];
+        }
+        const errors = validate(schema, document);
+        if (errors.length) return [...errors];
+        const operation = getOperationAST(document, payload.operationName);
+        const { socket } = ctx.extra;
+        return {
+          schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: options.context(ctx.extra.viewer ?? null),
+          // Subscriptions reach the engine through their root value (see pubsub/live.ts).
+          rootValue:
+            operation?.operation === 'subscription'
+              ? createLiveRoot(live, { maxQueued: limits.maxQueuedEvents, onOverflow: () => tooSlow(socket) })
+              : undefined,
+        };
+      },
+      onOperation: () => {
+        operationCount++;
+      },
+      onComplete: () => {
+        operationCount--;
+      },
+      onNext: (ctx) => {
+        // graphql-ws awaits each send, so events queue in our streams (bounded) rather than
+        // here; this catches a connection whose many subscriptions together flood the socket.
+        if (ctx.extra.socket.bufferedAmount > limits.maxBufferedBytes) tooSlow(ctx.extra.socket);
+      },
       onError: (_ctx, _id, _payload, errors) => {
         options.logger.debug({ errors: errors.map((e: GraphQLError) => e.message) }, 'websocket operation error');
       },
     },
     wss,
+    limits.keepAliveMs,
   );
+
+  // A signed-out session's sockets close at once, on every instance (logout publishes it).
+  const stopListening = live.pubsub.listen('sessionRevoked', ({ payload }) => {
+    for (const c of connections.values()) if (c.viewer.sessionId === payload.sessionId) endSession(c.socket, 'signed out');
+  });
+  // And every connection is re-verified periodically: expired tokens, revocations whose
+  // broadcast was lost (Redis blip) or that did not come from logout (refresh token reuse).
+  const reauth = setInterval(() => {
+    for (const c of connections.values()) {
+      options.authenticate(c.authorization).catch((err: unknown) => {
+        // Only a verdict on the token ends the session; an unreachable session store does not.
+        if (err instanceof GraphQLError && err.extensions.code === ErrorCode.UNAUTHENTICATED) endSession(c.socket, err.message);
+      });
+    }
+  }, limits.reauthenticateMs);
+  reauth.unref();
+
   return {
+    stats: () => ({ connections: wss.clients.size, operations: operationCount }),
     close: async () => {
-      // dispose() closes every socket with 1001 Going Away, so clients reconnect elsewhere instead of hanging.
-      await server.dispose();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      clearInterval(reauth);
+      stopListening();
+      // dispose() sends 1001 Going Away to every client and resolves once all have closed; a
+      // client that does not answer (frozen, or not reading) is cut after the grace period.
+      const cut = setTimeout(() => {
+        for (const client of wss.clients) client.terminate();
+      }, limits.closeGraceMs);
+      try {
+        await server.dispose();
+      } finally {
+        clearTimeout(cut);
+      }
     },
   };
+}
+
+/** The peer address (no proxy headers are trusted: there is no trusted-proxy setting yet). */
+function clientAddress(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? 'unknown';
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
+
+/**
+ * Maps each event through fn. A hand-written iterator rather than an async generator: return()
+ * must reach the source at once (an async generator's return() waits for the pending next(),
+ * i.e. for the next event, which may never come), or closed sockets would leak subscriptions.
+ */
+function mapEvents<T, U>(source: AsyncIterable<T>, fn: (value: T) => Promise<U>): AsyncIterableIterator<U> {
+  const it = source[Symbol.asyncIterator]();
+  return {
+    async next() {
+      const r = await it.next();
+      return r.done ? { value: undefined, done: true } : { value: await fn(r.value), done: false };
+    },
+    async return() {
+      await it.return?.();
+      return { value: undefined, done: true };
+    },
+    async throw(err: unknown) {
+      await it.return?.();
+      throw err;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

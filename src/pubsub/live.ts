@@ -4,10 +4,10 @@
 // therefore depend on an interface, not on the transport, and a subscription executed anywhere
 // else fails with a clear message instead of silently never firing.
 import { badInput } from '../graphql/errors.js';
-import type { DeliveryPolicy } from './event-stream.js';
-import { isEventId, type PubSub } from './pubsub.js';
+import { ReplayUnavailable, subscribeTopic, type DeliveryPolicy } from './event-stream.js';
+import { isEventId, type Envelope, type PubSub } from './pubsub.js';
 import type { SnapshotFeed } from './snapshot-feed.js';
-import type { SnapshotMap, Topic } from './topics.js';
+import type { SnapshotMap, Topic, TopicMap } from './topics.js';
 
 /** Long-lived, one per instance. */
 export interface LiveServices {
@@ -57,4 +57,23 @@ export function replayUnavailable(topic: Topic) {
     `after: that event is no longer in ${topic}'s replay window; query the current state, then subscribe again without after.`,
     'after',
   );
+}
+
+/**
+ * A subscription's events: the live root from the operation, `after` checked and decoded, the
+ * filter applied on the server, the connection's delivery policy.
+ */
+export async function liveEvents<T extends Topic>(
+  root: unknown,
+  topic: T,
+  after: string | null | undefined,
+  filter: (payload: TopicMap[T]) => boolean,
+): Promise<AsyncIterableIterator<Envelope<T>>> {
+  const live = liveRoot(root);
+  try {
+    return await subscribeTopic(live.pubsub, topic, { ...live.delivery, after: parseAfter(topic, after), filter });
+  } catch (err) {
+    if (err instanceof ReplayUnavailable) throw replayUnavailable(topic);
+    throw err;
+  }
 }

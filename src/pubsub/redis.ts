@@ -12,7 +12,7 @@
 // event-stream.ts anyway, with the bounded buffers and replay it lacks.
 //
 // Keys (under the configured prefix; the `{…}` hash tag puts a topic's keys in one Cluster slot):
-//   {events:<topic>}              STREAM, field d = encoded payload; MAXLEN ~ maxEvents, MINID ~ now-maxAge,
+//   {events:<topic>}              STREAM, field d = encoded payload; MAXLEN ~ maxEvents, MINID ~ now - maxAge,
 //                                 and the key expires maxAge after the last event
 //   {events:<topic>}:v:<entity>   last published version of one entity (see EntityOrder), TTL maxAge
 // Channel: <prefix>events:<topic>, message "<stream id> <encoded payload>".
@@ -47,18 +47,22 @@ export interface RedisPubSubOptions extends RetentionOptions {
 }
 
 // KEYS[1] stream, KEYS[2] (optional) entity version key.
-// ARGV: channel, payload, maxEvents, minId (ms), ttl ms, version.
-// The version check, append, trim and broadcast are one atomic step.
+// ARGV: channel, payload, maxEvents, max age ms, version.
+// The version check, append, trim and broadcast are one atomic step. The age bound is taken
+// from Redis' own clock, the one stream ids come from (no skew with the app servers').
 const PUBLISH_SCRIPT = `
+local maxAge = tonumber(ARGV[4])
 if #KEYS > 1 then
   local last = redis.call('GET', KEYS[2])
-  local v = ARGV[6]
+  local v = ARGV[5]
   if last and (#last > #v or (#last == #v and last >= v)) then return false end
-  redis.call('SET', KEYS[2], v, 'PX', ARGV[5])
+  redis.call('SET', KEYS[2], v, 'PX', maxAge)
 end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'd', ARGV[2])
-redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[4])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
+local now = redis.call('TIME')
+local minId = math.max(0, tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - maxAge)
+redis.call('XTRIM', KEYS[1], 'MINID', '~', string.format('%d', minId))
+redis.call('PEXPIRE', KEYS[1], maxAge)
 redis.call('PUBLISH', ARGV[1], id .. ' ' .. ARGV[2])
 return id
 `;
@@ -184,7 +188,6 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
         channelOf(topic),
         encodePayload(payload),
         maxEvents,
-        Math.max(0, Date.now() - maxAgeMs),
         maxAgeMs,
         order?.version ?? '',
       );

@@ -66,6 +66,8 @@ export const authResolvers: Resolvers = {
     logout: async (_p, _a, { viewer, services }) => {
       const v = requireViewer(viewer);
       await services.auth.revokeSession(v.sessionId);
+      // Closes the session's open WebSocket subscriptions on every instance (http/ws.ts).
+      await services.afterCommit({ tags: [], events: [{ topic: 'sessionRevoked', sessionId: v.sessionId }] });
       return true;
     },
   },
