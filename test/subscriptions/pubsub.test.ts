@@ -1,0 +1,118 @@
+// The PubSub contract against both engines, plus what only Redis can do wrong: lose Pub/Sub
+// messages while the subscriber connection is down. And the coalescing snapshot feed.
+import { createMemoryPubSub } from '../../src/pubsub/memory.js';
+import type { PubSub } from '../../src/pubsub/pubsub.js';
+import { createRedisPubSub, type RedisPubSub } from '../../src/pubsub/redis.js';
+import { createSnapshotFeed } from '../../src/pubsub/snapshot-feed.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { createRedisClient, type RedisClient } from '../../src/redis/client.js';
+import { testRedisUrl, uniqueCachePrefix } from '../helpers/redis.js';
+import { pubsubContract } from './pubsub.contract.js';
+
+const logger = createLogger('silent');
+
+pubsubContract('in-process', () => {
+  // One process, one engine: make() hands out the same engine, as two "instances" would share it.
+  let engine: PubSub | undefined;
+  return {
+    make: async (retention) => (engine ??= createMemoryPubSub({ logger, ...retention })),
+    cleanup: async () => engine?.close(),
+  };
+});
+
+function redisEngines() {
+  const prefix = uniqueCachePrefix();
+  const clients: RedisClient[] = [];
+  const engines: RedisPubSub[] = [];
+  return {
+    clients,
+    make: async (retention?: { maxEvents?: number; maxAgeMs?: number }) => {
+      const publishClient = createRedisClient({ url: testRedisUrl(), name: 'publisher', logger });
+      const subscribeClient = createRedisClient({ url: testRedisUrl(), name: 'subscriber', logger, failFast: false });
+      clients.push(publishClient, subscribeClient);
+      const engine = createRedisPubSub({ publishClient, subscribeClient, prefix, logger, ...retention });
+      engines.push(engine);
+      await engine.ready();
+      return engine;
+    },
+    cleanup: async () => {
+      await Promise.all(engines.map((e) => e.close()));
+      for (const c of clients) c.disconnect();
+    },
+  };
+}
+
+pubsubContract('Redis', redisEngines);
+
+test('Redis: events published while the subscriber connection is down arrive once, in order, after it reconnects', async () => {
+  const f = redisEngines();
+  try {
+    const [pub, sub] = [await f.make(), await f.make()];
+    const got: number[] = [];
+    const all = new Promise<void>((resolve) =>
+      sub.listen('inventoryChanged', (e) => {
+        got.push(e.payload.item.units);
+        if (got.length === 30) resolve();
+      }),
+    );
+    const item = (units: number) => ({
+      item: { hospitalId: 1, bloodGroup: 'O_NEG' as const, units, updatedAt: new Date() },
+      hospital: { id: 1, name: 'H', region: 'North', city: 'C' },
+    });
+    for (let i = 1; i <= 10; i++) await pub.publish('inventoryChanged', item(i));
+    // Drop the subscriber's connection (it reconnects by itself) and publish meanwhile.
+    const subscribeClient = f.clients[3]!;
+    const reconnected = new Promise<void>((resolve) => subscribeClient.once('ready', () => resolve()));
+    subscribeClient.disconnect(true);
+    for (let i = 11; i <= 20; i++) await pub.publish('inventoryChanged', item(i));
+    await reconnected;
+    for (let i = 21; i <= 30; i++) await pub.publish('inventoryChanged', item(i));
+    await all;
+    expect(got).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+  } finally {
+    await f.cleanup();
+  }
+});
+
+test('snapshot feed: a burst of events gives few pushes, computed once each for all subscribers, the last one after the last event', async () => {
+  const ps = createMemoryPubSub({ logger });
+  let state = 0;
+  let computations = 0;
+  const feed = createSnapshotFeed({
+    pubsub: ps,
+    topic: 'dashboardStatsUpdated',
+    intervalMs: 50,
+    logger,
+    compute: async () => {
+      computations++;
+      return { state };
+    },
+  });
+  const subs = await Promise.all([feed.subscribe({}), feed.subscribe({})]);
+  const started = Date.now();
+  for (let i = 1; i <= 200; i++) {
+    state = i;
+    await ps.publish('dashboardStatsUpdated', {});
+    if (i % 20 === 0) await new Promise((r) => setTimeout(r, 10)); // a burst spread over ~100 ms
+  }
+  const elapsed = Date.now() - started;
+  // Each subscriber's latest value becomes the final state; intermediate ones may be skipped.
+  const seen = await Promise.all(
+    subs.map(async (s) => {
+      const values = [];
+      for (;;) {
+        const { value } = await s.next();
+        values.push(value!);
+        if (value!.payload.state === 200) return values;
+      }
+    }),
+  );
+  expect(computations).toBeLessThanOrEqual(Math.ceil(elapsed / 50) + 2);
+  expect(seen[0]!.at(-1)).toBe(seen[1]!.at(-1)); // one computation, the same object for both
+  expect(feed.stats()).toEqual({ subscribers: 2, computations });
+  await Promise.all(subs.map((s) => s.return!()));
+  expect(feed.stats().subscribers).toBe(0);
+  expect(ps.stats().listeners).toBe(0);
+  feed.close();
+  await ps.close();
+});
