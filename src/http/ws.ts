@@ -292,7 +292,14 @@ function mapEvents<T, U>(source: AsyncIterable<T>, fn: (value: T) => Promise<U>)
   return {
     async next() {
       const r = await it.next();
-      return r.done ? { value: undefined, done: true } : { value: await fn(r.value), done: false };
+      if (r.done) return { value: undefined, done: true };
+      try {
+        return { value: await fn(r.value), done: false };
+      } catch (err) {
+        // for-await does not call return() when next() rejects: release the source here.
+        await it.return?.();
+        throw err;
+      }
     },
     async return() {
       await it.return?.();
