@@ -60,6 +60,8 @@ export interface AppOptions {
    * stale read the guard prevents. Never set in production code.
    */
   unsafe?: { skipInvalidation?: boolean; skipFence?: boolean; skipL1Validation?: boolean };
+  /** The clock (ms) cache freshness is judged by; tests move it to expire entries without sleeping. */
+  cacheClock?: () => number;
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -79,6 +81,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     secret: config.jwtSecret,
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
     refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+    // SPEC §6.6: with Redis down every query and mutation still succeeds. A signed, unexpired
+    // token is admitted then, unless this instance itself saw its session revoked; the cost is
+    // that a logout made on another instance during the outage holds only once Redis is back.
+    onRevocationCheckError: 'allow',
+    logger,
   });
   const schema = buildSchema();
   const maxAges = typeMaxAges(schema);
@@ -112,9 +119,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           logger,
           l1MaxBytes: config.cacheL1Mb * 1024 * 1024,
           unsafeSkipL1Validation: options.unsafe?.skipL1Validation,
+          now: options.cacheClock,
         });
   if (cache && redis) {
     // A restarted or failed-over Redis gets a new run_id: the cache then moves to a new epoch.
+    redis.on('close', () => cache.onDisconnect());
     redis.on('ready', () => void cache.onReconnect());
     void cache.onReconnect();
   }
@@ -195,6 +204,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           : []),
       ],
       maxBodyBytes: config.maxBodyBytes,
+      now: cache?.now,
       logger,
     }),
   );

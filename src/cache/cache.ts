@@ -20,6 +20,8 @@ export interface CacheOptions {
   recoveryIntervalMs?: number;
   /** TEST ONLY: serve L1 copies without checking L2's stamp, to show the tests catch it. */
   unsafeSkipL1Validation?: boolean;
+  /** The clock soft expiry is judged by (ms). Injectable so stale-while-revalidate can be tested without sleeping. */
+  now?: () => number;
 }
 
 /** Per-operation cache state: the fence, the epoch and the tags of everything read. */
@@ -85,8 +87,12 @@ export interface Cache {
   tryLease(scope: CacheScope, key: string, ttlMs: number): Promise<(() => Promise<void>) | null>;
   /** Whether the cache is being used; false while degraded (see reason). */
   health(): { usable: boolean; reason: string | null };
-  /** Call when the connection to the store was re-established: a new dataset identity moves the epoch. */
+  /** Call when the connection to the store dropped: nothing is read until onReconnect verified the dataset. */
+  onDisconnect(): void;
+  /** Call when the connection to the store was (re-)established: a new dataset identity moves the epoch. */
   onReconnect(): Promise<void>;
+  /** The cache's clock (ms). */
+  now(): number;
   stats: CacheStats;
   close(): void;
 }
@@ -96,6 +102,7 @@ class Timeout extends Error {}
 export function createCache(options: CacheOptions): Cache {
   const { store, logger } = options;
   const timeoutMs = options.timeoutMs ?? 250;
+  const clock = options.now ?? Date.now;
   const recoveryIntervalMs = options.recoveryIntervalMs ?? 500;
   const l1MaxBytes = options.l1MaxBytes ?? 64 * 1024 * 1024;
   const l1 =
@@ -113,6 +120,9 @@ export function createCache(options: CacheOptions): Cache {
   // Set when an invalidation may have been lost: the cache is not read again until
   // the epoch has moved on (entries that missed the invalidation become unreachable).
   let suspect: string | null = null;
+  // Between a dropped connection and the identity check after reconnecting, the server may
+  // be a different dataset (restart from an old snapshot, failover): read nothing meanwhile.
+  let unverified = false;
   let recovery: NodeJS.Timeout | null = null;
   let closed = false;
 
@@ -156,12 +166,13 @@ export function createCache(options: CacheOptions): Cache {
 
   const cache: Cache = {
     stats,
+    now: clock,
     newScope: () => ({ fence: null, epoch, tags: new Set() }),
 
     async get<T>(scope: CacheScope, keys: string[]) {
       const hits = new Map<string, Hit<T>>();
-      if (suspect || !keys.length) return hits;
-      const now = Date.now();
+      if (suspect || unverified || !keys.length) return hits;
+      const now = clock();
       const fromL1: [string, L1Entry][] = [];
       const fromL2: string[] = [];
       for (const key of keys) {
@@ -216,8 +227,8 @@ export function createCache(options: CacheOptions): Cache {
     },
 
     async set<T>(scope: CacheScope, items: StoreItem<T>[]) {
-      if (suspect || scope.fence === null || !items.length) return;
-      const now = Date.now();
+      if (suspect || unverified || scope.fence === null || !items.length) return;
+      const now = clock();
       const encoded = items.map((item) => {
         const stamp = newStamp(scope.fence!);
         const payload = serialize(item.value);
@@ -298,7 +309,11 @@ export function createCache(options: CacheOptions): Cache {
       }
     },
 
-    health: () => ({ usable: !suspect, reason: suspect }),
+    health: () => ({ usable: !suspect && !unverified, reason: suspect ?? (unverified ? 'reconnecting to the cache store' : null) }),
+
+    onDisconnect() {
+      unverified = true;
+    },
 
     async onReconnect() {
       try {
@@ -309,8 +324,11 @@ export function createCache(options: CacheOptions): Cache {
           markSuspect(`redis dataset changed (run_id ${identity} → ${current})`);
         }
         identity = current;
+        unverified = false;
       } catch (err) {
         fail('identity', err);
+        // Not verified yet: keep the cache off and try again shortly.
+        if (unverified && !closed) setTimeout(() => void cache.onReconnect(), recoveryIntervalMs).unref();
       }
     },
 

@@ -24,6 +24,8 @@ export interface HttpHandlerOptions {
   responseCache: ResponseCache | null;
   readiness: DependencyCheck[];
   maxBodyBytes: number;
+  /** The cache's clock, for Age and stored-at times. */
+  now?: () => number;
   logger: Logger;
 }
 
@@ -81,6 +83,7 @@ const responseFormat = (req: IncomingMessage) =>
 
 export function createHttpHandler(options: HttpHandlerOptions): Handler {
   const { apollo, logger, responseCache } = options;
+  const now = options.now ?? Date.now;
 
   const sendJson = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     const payload = JSON.stringify(body);
@@ -91,7 +94,7 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     sendJson(res, status, { errors: [{ message, extensions: { code } }] });
 
   const sendHit = (res: ServerResponse, hit: CachedResponse, stale: boolean) => {
-    const age = Math.max(0, Math.floor((Date.now() - hit.storedAt) / 1000));
+    const age = Math.max(0, Math.floor((now() - hit.storedAt) / 1000));
     const maxAge = stale ? 0 : Math.max(0, hit.maxAge - age);
     res.writeHead(200, {
       'content-type': hit.contentType,
@@ -136,7 +139,7 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     if (e.status !== 200 || !o || o.operation !== 'query' || o.errorCodes.length || !o.policy) return null;
     if (o.policy.scope === 'PRIVATE' && !viewer) return null;
     const contentType = e.headers.find(([k]) => k === 'content-type')?.[1] ?? 'application/json; charset=utf-8';
-    return { body: e.body, contentType, maxAge: o.policy.maxAge, scope: o.policy.scope, storedAt: Date.now() };
+    return { body: e.body, contentType, maxAge: o.policy.maxAge, scope: o.policy.scope, storedAt: now() };
   };
 
   async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) {
