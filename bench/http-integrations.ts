@@ -125,7 +125,8 @@ async function startNodeHttpAdapter(): Promise<Server> {
     'request',
     createHttpHandler({
       apollo,
-      authenticate: async () => null,
+      verify: async () => null,
+      checkSession: async () => {},
       context: (viewer, requestId) => createContext(services, viewer, requestId),
       responseCache: null,
       readiness: [],

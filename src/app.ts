@@ -168,11 +168,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
   await apollo.start();
 
-  const authenticate = async (authorization: string | undefined): Promise<Viewer | null> => {
+  // Auth failures end the whole request with the matching HTTP status.
+  const withHttpStatus = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
-      return await auth.authenticate(authorization);
+      return await fn();
     } catch (err) {
-      // Auth failures end the whole request with the matching HTTP status.
       if (err instanceof GraphQLError) {
         const status = err.extensions.code === 'UNAUTHENTICATED' ? 401 : 503;
         throw new GraphQLError(err.message, { extensions: { ...err.extensions, http: { status } } });
@@ -180,11 +180,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       throw err;
     }
   };
+  const authenticate = (authorization: string | undefined) => withHttpStatus(() => auth.authenticate(authorization));
   httpServer.on(
     'request',
     createHttpHandler({
       apollo,
-      authenticate,
+      verify: (authorization) => withHttpStatus(() => auth.verify(authorization)),
+      checkSession: (viewer) => withHttpStatus(() => auth.checkSession(viewer)),
       context: (viewer, requestId, scope) => createContext(services, viewer, requestId, scope),
       responseCache,
       readiness: [

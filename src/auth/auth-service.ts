@@ -115,8 +115,14 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
     return revoked;
   }
 
-  return {
+  const service: AuthService = {
     async authenticate(header) {
+      const viewer = await service.verify(header);
+      if (viewer) await service.checkSession(viewer);
+      return viewer;
+    },
+
+    async verify(header) {
       if (header == null) return null;
       // Over WebSockets the value comes from client-chosen connectionParams: not always a string.
       if (typeof header !== 'string') throw unauthenticated(messages.malformedHeader);
@@ -126,7 +132,10 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       const check = await verifyAccessToken(match[1]!, { secret: key, clockToleranceSeconds: clockTolerance });
       if (!check.ok) throw unauthenticated(check.reason === 'expired' ? messages.expired : messages.invalid);
       const { userId, role, donorId, sessionId } = check.token;
+      return { userId, role, donorId, sessionId } satisfies Viewer;
+    },
 
+    async checkSession({ sessionId }) {
       // Redis down during the revocation check. We fail CLOSED by default: admitting the token
       // would re-admit every session signed out on another instance for up to an access-token
       // lifetime, exactly when an operator may be signing out a stolen session. The client gets
@@ -147,7 +156,6 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       }
       if (revoked) throw unauthenticated(messages.revoked);
       storeDownLogged = false;
-      return { userId, role, donorId, sessionId } satisfies Viewer;
     },
 
     async issueSession(user) {
@@ -221,6 +229,7 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       await store.close();
     },
   };
+  return service;
 }
 
 function positiveInt(name: string, value: number): number {

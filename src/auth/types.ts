@@ -19,6 +19,10 @@ export interface TokenPair {
 export interface AuthService {
   /** Verifies an access token (signature, expiry, not revoked). Returns null for no token; throws UNAUTHENTICATED for a bad one. */
   authenticate(authorizationHeader: string | undefined | null): Promise<Viewer | null>;
+  /** authenticate's first half: format, signature and expiry only (no I/O). */
+  verify(authorizationHeader: string | undefined | null): Promise<Viewer | null>;
+  /** authenticate's second half: throws UNAUTHENTICATED when the session was revoked (one store read). */
+  checkSession(viewer: Viewer): Promise<void>;
   /** Starts a session for a user and returns its first token pair. */
   issueSession(user: { id: number; role: Role; donorId: number | null }): Promise<TokenPair>;
   /** Rotates a refresh token: the old one stops working, a new pair is returned. Throws UNAUTHENTICATED when invalid, used or revoked. */

@@ -22,6 +22,8 @@ export interface CacheOptions {
   unsafeSkipL1Validation?: boolean;
   /** The clock soft expiry is judged by (ms). Injectable so stale-while-revalidate can be tested without sleeping. */
   now?: () => number;
+  /** After a store failure, skip the store for this long before trying again (circuit breaker). Default 1,000 ms. */
+  breakerCooldownMs?: number;
 }
 
 /** Per-operation cache state: the fence, the epoch and the tags of everything read. */
@@ -83,8 +85,12 @@ export interface Cache {
   invalidate(tags: string[]): Promise<number>;
   /** Drops everything: nothing written before is read again. */
   bumpEpoch(): Promise<void>;
-  /** A short-lived lease so one caller recomputes a key while others wait or serve stale. */
-  tryLease(scope: CacheScope, key: string, ttlMs: number): Promise<(() => Promise<void>) | null>;
+  /**
+   * A short-lived lease so one caller recomputes a key while others wait or serve stale.
+   * Returns the release function, 'held' when another caller holds it, or 'unavailable'
+   * when the store cannot say (then nobody should wait for anybody).
+   */
+  tryLease(scope: CacheScope, key: string, ttlMs: number): Promise<(() => Promise<void>) | 'held' | 'unavailable'>;
   /** Whether the cache is being used; false while degraded (see reason). */
   health(): { usable: boolean; reason: string | null };
   /** Call when the connection to the store dropped: nothing is read until onReconnect verified the dataset. */
@@ -103,6 +109,10 @@ export function createCache(options: CacheOptions): Cache {
   const { store, logger } = options;
   const timeoutMs = options.timeoutMs ?? 250;
   const clock = options.now ?? Date.now;
+  const breakerCooldownMs = options.breakerCooldownMs ?? 1_000;
+  // Open after a failure: calls skip the store (a miss) instead of each waiting out a timeout.
+  let breakerOpenUntil = 0;
+  const breakerOpen = () => Date.now() < breakerOpenUntil;
   const recoveryIntervalMs = options.recoveryIntervalMs ?? 500;
   const l1MaxBytes = options.l1MaxBytes ?? 64 * 1024 * 1024;
   const l1 =
@@ -138,6 +148,7 @@ export function createCache(options: CacheOptions): Cache {
 
   const fail = (operation: string, err: unknown) => {
     stats.errors++;
+    breakerOpenUntil = Date.now() + breakerCooldownMs;
     logger.warn({ operation, err: (err as Error).message }, 'cache store failed; serving from the database');
   };
 
@@ -171,7 +182,7 @@ export function createCache(options: CacheOptions): Cache {
 
     async get<T>(scope: CacheScope, keys: string[]) {
       const hits = new Map<string, Hit<T>>();
-      if (suspect || unverified || !keys.length) return hits;
+      if (suspect || unverified || breakerOpen() || !keys.length) return hits;
       const now = clock();
       const fromL1: [string, L1Entry][] = [];
       const fromL2: string[] = [];
@@ -227,7 +238,7 @@ export function createCache(options: CacheOptions): Cache {
     },
 
     async set<T>(scope: CacheScope, items: StoreItem<T>[]) {
-      if (suspect || unverified || scope.fence === null || !items.length) return;
+      if (suspect || unverified || breakerOpen() || scope.fence === null || !items.length) return;
       const now = clock();
       const encoded = items.map((item) => {
         const stamp = newStamp(scope.fence!);
@@ -281,6 +292,7 @@ export function createCache(options: CacheOptions): Cache {
     async invalidate(tags) {
       if (!tags.length) return 0;
       stats.invalidations++;
+      // Tried even while the breaker is open: a lost invalidation costs the whole cache (new epoch).
       try {
         const { deleted } = await withTimeout(store.invalidate(tags));
         return deleted;
@@ -298,18 +310,21 @@ export function createCache(options: CacheOptions): Cache {
     },
 
     async tryLease(scope, key, ttlMs) {
-      if (suspect) return null;
+      if (suspect || unverified || breakerOpen()) return 'unavailable';
       const token = randomBytes(8).toString('hex');
       try {
         const ok = await withTimeout(store.tryLease(scope.epoch, key, token, ttlMs));
-        return ok ? () => store.releaseLease(scope.epoch, key, token).catch(() => {}) : null;
+        return ok ? () => store.releaseLease(scope.epoch, key, token).catch(() => {}) : 'held';
       } catch (err) {
         fail('lease', err);
-        return null;
+        return 'unavailable';
       }
     },
 
-    health: () => ({ usable: !suspect && !unverified, reason: suspect ?? (unverified ? 'reconnecting to the cache store' : null) }),
+    health: () => ({
+      usable: !suspect && !unverified && !breakerOpen(),
+      reason: suspect ?? (unverified ? 'reconnecting to the cache store' : breakerOpen() ? 'cache store failing (circuit open)' : null),
+    }),
 
     onDisconnect() {
       unverified = true;

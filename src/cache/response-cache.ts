@@ -107,7 +107,9 @@ export function createResponseCache(options: ResponseCacheOptions) {
       const local = inflight.get(flightKey);
       if (local) return (await local) ?? 'execute';
       const releaseLease = await cache.tryLease(lookup.scope, lookup.privateKey ?? lookup.key, leaseMs);
-      if (releaseLease) {
+      // The store cannot coordinate: everyone computes for themselves rather than wait.
+      if (releaseLease === 'unavailable') return 'execute';
+      if (typeof releaseLease === 'function') {
         let settle!: (r: CachedResponse | null) => void;
         const flight = new Promise<CachedResponse | null>((resolve) => (settle = resolve));
         inflight.set(flightKey, flight);

@@ -17,8 +17,10 @@ import { checkReadiness, type DependencyCheck } from './health.js';
 
 export interface HttpHandlerOptions {
   apollo: ApolloServer<GraphQLContext>;
-  /** Verifies the Authorization header; throws a GraphQLError (with extensions.http) when it is bad. */
-  authenticate(authorization: string | undefined): Promise<Viewer | null>;
+  /** Checks the Authorization header's token (format, signature, expiry; no I/O); throws a GraphQLError with extensions.http when bad. */
+  verify(authorization: string | undefined): Promise<Viewer | null>;
+  /** Throws a GraphQLError when the viewer's session was revoked (one Redis read). */
+  checkSession(viewer: Viewer): Promise<void>;
   context(viewer: Viewer | null, requestId: string, scope?: CacheScope): GraphQLContext;
   /** null when the full-response cache is off. */
   responseCache: ResponseCache | null;
@@ -172,26 +174,34 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
 
     let viewer: Viewer | null | GraphQLError;
     try {
-      viewer = await options.authenticate(req.headers.authorization);
+      viewer = await options.verify(req.headers.authorization);
     } catch (err) {
       if (!(err instanceof GraphQLError)) throw err;
       viewer = err;
     }
+    // The session check and the cache lookup go out together: a hit costs one round trip.
+    const sessionChecked = (v: Viewer | null): Promise<Viewer | null | GraphQLError> =>
+      v ? options.checkSession(v).then(() => v, (err: unknown) => (err instanceof GraphQLError ? err : Promise.reject(err))) : Promise.resolve(v);
 
     const operation = responseCache && (method === 'GET' || isJson) && !(viewer instanceof GraphQLError) ? operationOf(method, body, url) : null;
     if (!operation || viewer instanceof GraphQLError) {
+      if (!(viewer instanceof GraphQLError)) viewer = await sessionChecked(viewer);
       return send(res, await execute(req, method, url, body, requestId, viewer), 'BYPASS');
     }
 
-    const lookup: Lookup = await responseCache!.lookup(
-      {
-        documentHash: operation.query ? sha256(operation.query) : operation.apqHash!,
-        operationName: operation.operationName,
-        variables: operation.variables,
-        format: responseFormat(req),
-      },
-      viewer?.userId ?? null,
-    );
+    const [checked, lookup]: [Viewer | null | GraphQLError, Lookup] = await Promise.all([
+      sessionChecked(viewer),
+      responseCache!.lookup(
+        {
+          documentHash: operation.query ? sha256(operation.query) : operation.apqHash!,
+          operationName: operation.operationName,
+          variables: operation.variables,
+          format: responseFormat(req),
+        },
+        viewer?.userId ?? null,
+      ),
+    ]);
+    if (checked instanceof GraphQLError) return send(res, await execute(req, method, url, body, requestId, checked), 'BYPASS');
     const csrfOk = method === 'POST' || passesCsrfCheck(req);
     if (lookup.hit && !lookup.stale && csrfOk) return sendHit(res, lookup.hit, false);
 

@@ -149,11 +149,11 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
   // event (loaders hold rows, never viewer-specific data; PRIVATE fields are decided by the
   // field resolvers from each subscriber's own viewer): a nested relation costs one batched
   // load per event per instance, not one per subscriber.
-  const eventContexts = new WeakMap<LiveEvent, GraphQLContext>();
-  const contextFor = (event: LiveEvent, viewer: Viewer | null): GraphQLContext => {
-    let shared = eventContexts.get(event);
-    if (!shared) eventContexts.set(event, (shared = options.context(null)));
-    return { ...shared, viewer };
+  const perEvent = new WeakMap<LiveEvent, { context: GraphQLContext; eventId: string }>();
+  const sharedFor = (event: LiveEvent) => {
+    let shared = perEvent.get(event);
+    if (!shared) perEvent.set(event, (shared = { context: options.context(null), eventId: encodeEventId(event.topic, event.id) }));
+    return shared;
   };
 
   const subscribe = async (args: ExecutionArgs) => {
@@ -161,9 +161,10 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
     if (!isAsyncIterable(source)) return source; // errors (bad arguments, `after` out of the window...)
     const { viewer } = args.contextValue as GraphQLContext;
     return mapEvents(source as AsyncIterable<LiveEvent>, async (event) => {
-      const result = await execute({ ...args, rootValue: event, contextValue: contextFor(event, viewer) });
+      const { context, eventId } = sharedFor(event);
+      const result = await execute({ ...args, rootValue: event, contextValue: { ...context, viewer } });
       // The id a client passes back as `after` to resume right after this event.
-      return { ...result, extensions: { ...result.extensions, eventId: encodeEventId(event.topic, event.id) } };
+      return { ...result, extensions: { ...result.extensions, eventId } };
     });
   };
 

@@ -14,7 +14,7 @@ export interface RedisClientOptions {
   logger: Logger;
   /** Fail commands instead of queueing them while disconnected. Default true: a request must never wait on a dead Redis. */
   failFast?: boolean;
-  /** Per-command timeout in ms. Default 1000. */
+  /** Per-command timeout in ms. Default 500: a hung Redis must cost a request little. */
   commandTimeoutMs?: number;
 }
 
@@ -27,7 +27,7 @@ export function createRedisClient(options: RedisClientOptions): RedisClient {
     // Commands issued while disconnected fail at once instead of piling up in memory.
     enableOfflineQueue: !failFast,
     maxRetriesPerRequest: failFast ? 1 : null,
-    commandTimeout: options.commandTimeoutMs ?? 1000,
+    commandTimeout: options.commandTimeoutMs ?? 500,
     connectTimeout: 2000,
     // Reconnect with capped backoff forever; callers see errors meanwhile.
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),

@@ -44,13 +44,17 @@ test('Redis hung during a mutation: the mutation succeeds within the bound and n
   await warm('20');
   redis.pause();
   try {
-    const started = Date.now();
+    // Each Redis call is bounded (500 ms per command, 250 ms per cache call): the mutation makes a few
+    // in sequence (session check, invalidation, publish). The bounds leave room for a loaded machine.
+    let started = Date.now();
     const res = await setCity(a.url, '20', 'DuringOutage');
     expect(expectNoErrors(res).updateDonor.city).toBe('DuringOutage');
+    expect(Date.now() - started).toBeLessThan(4_000);
     // Reads keep working from PostgreSQL meanwhile, also bounded.
+    started = Date.now();
     const during = await read(b.url, '20');
     expect(during.body.data.donor.city).toBe('DuringOutage');
-    expect(Date.now() - started).toBeLessThan(6_000);
+    expect(Date.now() - started).toBeLessThan(2_000);
     const ready = await fetch(`${a.url}/ready`);
     expect(ready.status).toBe(503);
   } finally {
