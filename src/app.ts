@@ -40,6 +40,8 @@ import { createRedisClient, type RedisClient } from './redis/client.js';
 export interface App {
   config: Config;
   database: Database;
+  /** The services every operation shares (cache, auth, ...), e.g. for metrics and tests. */
+  services: AppServices;
   logger: Logger;
   /** Listens on config.host:config.port (0 = a free port). */
   start(): Promise<{ url: string; port: number }>;
@@ -121,6 +123,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           unsafeSkipL1Validation: options.unsafe?.skipL1Validation,
           now: options.cacheClock,
         });
+  let l1Subscriber: RedisClient | null = null;
+  if (cache && redis && config.cacheL1Mb > 0) {
+    // Tell every instance to drop its L1 copies of what was just invalidated (memory hygiene;
+    // correctness does not wait for this message: L1 copies are validated on every use).
+    const channel = `${config.cachePrefix}cache:invalidated`;
+    l1Subscriber = createRedisClient({ url: config.redisUrl!, cluster: config.redisCluster, name: 'cache-l1', logger, failFast: false });
+    l1Subscriber.on('message', (_channel: string, message: string) => cache.dropLocal(message.split('\n')));
+    void l1Subscriber.subscribe(channel).catch((err: Error) => logger.warn({ err: err.message }, 'cache L1 drop channel unavailable'));
+    cache.onInvalidated = (tags) => void redis.publish(channel, tags.join('\n')).catch(() => {});
+  }
   if (cache && redis) {
     // A restarted or failed-over Redis gets a new run_id: the cache then moves to a new epoch.
     redis.on('close', () => cache.onDisconnect());
@@ -158,6 +170,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     schema,
     introspection: !isProduction,
     csrfPrevention: true,
+    // main.ts owns SIGTERM: Apollo's own handler would race it and hang app.stop().
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: config.nodeEnv === 'development',
     formatError: formatError({ maskInternal: config.nodeEnv !== 'development', logger }),
     plugins: [
@@ -224,6 +238,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   return {
     config,
     database,
+    services,
     logger,
     liveStats: () => ({ ws: ws.stats(), pubsub: pubsub.stats(), dashboard: live.feeds.dashboardStatsUpdated.stats() }),
     async start() {
@@ -252,7 +267,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         await auth.close();
         cache?.close();
         await closeLive(); // after the HTTP drain: in-flight mutations have published
-        await Promise.allSettled([database.close(), redis?.quit()]);
+        await Promise.allSettled([database.close(), redis?.quit(), l1Subscriber?.quit()]);
       })();
       return stopping;
     },

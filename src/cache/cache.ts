@@ -59,6 +59,8 @@ export interface CacheStats {
   writes: number;
   writesRefused: number;
   invalidations: number;
+  /** L1 copies dropped on another instance's invalidation message. */
+  l1Dropped: number;
   errors: number;
 }
 
@@ -83,6 +85,8 @@ export interface Cache {
   ): Promise<Map<string, T>>;
   /** Deletes everything indexed under the tags and fences out older readers. Resolves when Redis acknowledged. */
   invalidate(tags: string[]): Promise<number>;
+  /** Called after each successful invalidation (e.g. to tell other instances to drop L1 copies). */
+  onInvalidated?: (tags: string[]) => void;
   /** Drops everything: nothing written before is read again. */
   bumpEpoch(): Promise<void>;
   /**
@@ -93,6 +97,12 @@ export interface Cache {
   tryLease(scope: CacheScope, key: string, ttlMs: number): Promise<(() => Promise<void>) | 'held' | 'unavailable'>;
   /** Whether the cache is being used; false while degraded (see reason). */
   health(): { usable: boolean; reason: string | null };
+  /**
+   * Drops this instance's L1 copies of invalidated entries (told over Pub/Sub by the instance
+   * that invalidated). Only memory hygiene: L1 copies are validated on every use anyway, since
+   * a published message is not a delivered one.
+   */
+  dropLocal(tags: string[]): void;
   /** Call when the connection to the store dropped: nothing is read until onReconnect verified the dataset. */
   onDisconnect(): void;
   /** Call when the connection to the store was (re-)established: a new dataset identity moves the epoch. */
@@ -123,7 +133,7 @@ export function createCache(options: CacheOptions): Cache {
           ttl: options.l1TtlMs ?? 60_000,
         })
       : null;
-  const stats: CacheStats = { hits: { l1: 0, l2: 0 }, misses: 0, staleServed: 0, writes: 0, writesRefused: 0, invalidations: 0, errors: 0 };
+  const stats: CacheStats = { hits: { l1: 0, l2: 0 }, misses: 0, staleServed: 0, writes: 0, writesRefused: 0, invalidations: 0, l1Dropped: 0, errors: 0 };
 
   let epoch = '0';
   let identity: string | null = null;
@@ -295,6 +305,7 @@ export function createCache(options: CacheOptions): Cache {
       // Tried even while the breaker is open: a lost invalidation costs the whole cache (new epoch).
       try {
         const { deleted } = await withTimeout(store.invalidate(tags));
+        cache.onInvalidated?.(tags);
         return deleted;
       } catch (err) {
         fail('invalidate', err);
@@ -325,6 +336,11 @@ export function createCache(options: CacheOptions): Cache {
       usable: !suspect && !unverified && !breakerOpen(),
       reason: suspect ?? (unverified ? 'reconnecting to the cache store' : breakerOpen() ? 'cache store failing (circuit open)' : null),
     }),
+
+    dropLocal(tags) {
+      // Entity entries are keyed by their own tag (Type:id).
+      for (const tag of tags) if (l1?.delete(`${epoch}:${tag}`)) stats.l1Dropped++;
+    },
 
     onDisconnect() {
       unverified = true;

@@ -166,3 +166,24 @@ describe('over two instances sharing Redis', () => {
     await Promise.all([a.stop(), b.stop()]);
   });
 });
+
+describe('L1 hygiene', () => {
+  const db = useSeededDatabase();
+  test('an invalidation on one instance drops the L1 copies on the others (Pub/Sub)', async () => {
+    const env = { CACHE_PREFIX: uniqueCachePrefix() };
+    const a = await startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl(), env });
+    const b = await startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl(), env });
+    const { staff } = await demoTokens(a.url);
+    // Two reads through B's entity cache (entity mode would do too): the second fills L1 from L2.
+    await gql(b.url, '{ donor(id: "9") { id name } }');
+    await gql(b.url, '{ donor(id: "9") { id city } }');
+    await gql(b.url, '{ donor(id: "9") { id points } }');
+    const cacheB = b.app.services.cache!;
+    const before = cacheB.stats.l1Dropped;
+    expectNoErrors(await gql(a.url, 'mutation { updateDonor(id: "9", input: { city: "Dropped" }) { city } }', undefined, { token: staff }));
+    const deadline = Date.now() + 5_000;
+    while (cacheB.stats.l1Dropped === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(cacheB.stats.l1Dropped).toBeGreaterThan(before);
+    expect(expectNoErrors(await gql(b.url, '{ donor(id: "9") { city } }')).donor.city).toBe('Dropped');
+  });
+});

@@ -1,0 +1,387 @@
+// Throwaway PostgreSQL and Redis for the benchmarks, started the way the test harness does
+// (test/setup/global-setup.ts): initdb + postgres as `nobody` (via setpriv) in a temp dir on a
+// free 127.0.0.1 port, redis-server without persistence on another. Copied, not imported, so
+// the benchmarks do not depend on test code, and PostgreSQL gets pg_stat_statements loaded.
+//
+// Every process started here is registered: `stopAll()` stops them gracefully and removes
+// their directories; `killAllNow()` is the synchronous last resort for process 'exit'. Each
+// child also gets a parent-death signal (setpriv --pdeathsig), so a SIGKILLed benchmark does
+// not leave servers behind; its directories (named after its pid) are removed by the next run.
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import postgres from 'postgres';
+
+const NOBODY = 65534;
+const DIR_PREFIX = 'lifeline-bench-';
+
+export const HOST = '127.0.0.1';
+export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+// ---------------------------------------------------------------- registry and cleanup
+
+interface Tracked {
+  child: ChildProcess;
+  name: string;
+  /** The signal for a graceful stop (postgres: SIGINT = fast shutdown). */
+  stopSignal: NodeJS.Signals;
+}
+
+const tracked = new Set<Tracked>();
+const dirs = new Set<string>();
+
+export function isAlive(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+export function exited(child: ChildProcess): Promise<void> {
+  if (!isAlive(child)) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+export function track(child: ChildProcess, name: string, stopSignal: NodeJS.Signals = 'SIGTERM'): void {
+  const entry = { child, name, stopSignal };
+  tracked.add(entry);
+  child.once('exit', () => tracked.delete(entry));
+}
+
+/** Sends `signal`, then SIGKILL after `graceMs`. */
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = 8_000): Promise<void> {
+  if (!isAlive(child)) return;
+  child.kill(signal);
+  let timer: NodeJS.Timeout | undefined;
+  const killed = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      if (isAlive(child)) child.kill('SIGKILL');
+      resolve();
+    }, graceMs);
+  });
+  await Promise.race([exited(child), killed]);
+  clearTimeout(timer);
+  await exited(child);
+}
+
+export function makeTempDir(kind: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${DIR_PREFIX}${process.pid}-${kind}-`));
+  dirs.add(dir);
+  return dir;
+}
+
+export function removeDir(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+  dirs.delete(dir);
+}
+
+/** Graceful: every registered child gets its stop signal (SIGKILL after a grace period), then the dirs go. */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...tracked].map((t) => stopChild(t.child, t.stopSignal)));
+  for (const dir of [...dirs]) removeDir(dir);
+}
+
+/** Synchronous, for process 'exit': SIGKILL whatever is left and remove the directories. */
+export function killAllNow(): void {
+  for (const t of tracked) if (isAlive(t.child)) t.child.kill('SIGKILL');
+  tracked.clear();
+  for (const dir of [...dirs]) {
+    try {
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // best effort at exit
+    }
+  }
+  dirs.clear();
+}
+
+/** Temp dirs of earlier benchmark runs that were SIGKILLed (their pid is gone). */
+export function reapStaleDirs(): string[] {
+  const removed: string[] = [];
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    const m = new RegExp(`^${DIR_PREFIX}(\\d+)-`).exec(name);
+    if (!m || Number(m[1]) === process.pid) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+      continue; // still running: not ours
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EPERM') continue;
+    }
+    fs.rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+/**
+ * Installs exit/signal handlers once: on SIGINT/SIGTERM every child is stopped and the
+ * temp dirs removed; on any exit whatever remains is SIGKILLed.
+ */
+export function installCleanupHandlers(onSignal?: () => void): void {
+  process.on('exit', killAllNow);
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(`\nbench: ${signal}, stopping children and removing temp dirs\n`);
+      onSignal?.();
+      const force = setTimeout(() => process.exit(130), 10_000);
+      force.unref();
+      void stopAll().finally(() => process.exit(130));
+    });
+  }
+}
+
+// ---------------------------------------------------------------- binaries and ports
+
+function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+export function findOnPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (dir && isExecutable(path.join(dir, name))) return path.join(dir, name);
+  }
+  return undefined;
+}
+
+function findPostgresBinDir(): string | undefined {
+  const pathDirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  let debianDirs: string[] = [];
+  try {
+    debianDirs = fs
+      .readdirSync('/usr/lib/postgresql')
+      .sort((a, b) => Number(b) - Number(a))
+      .map((v) => `/usr/lib/postgresql/${v}/bin`);
+  } catch {
+    // not a Debian-style install
+  }
+  return [...pathDirs, ...debianDirs].find((dir) => isExecutable(path.join(dir, 'initdb')) && isExecutable(path.join(dir, 'postgres')));
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, HOST, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const isRoot = () => process.getuid?.() === 0;
+
+/** setpriv prefix: drop to nobody (as root, for PostgreSQL) and/or arm a parent-death signal. */
+export function wrapper(opts: { asNobody?: boolean; deathSignal?: 'TERM' | 'INT' | 'KILL' }): string[] {
+  const setpriv = findOnPath('setpriv');
+  const dropRoot = Boolean(opts.asNobody && isRoot());
+  if (setpriv) {
+    const args = [setpriv];
+    if (dropRoot) args.push(`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups');
+    if (opts.deathSignal) args.push(`--pdeathsig=${opts.deathSignal}`);
+    return args.length > 1 ? [...args, '--'] : [];
+  }
+  if (!dropRoot) return [];
+  const runuser = findOnPath('runuser');
+  if (runuser) return [runuser, '-u', 'nobody', '--'];
+  throw new Error('Running as root: need `setpriv` or `runuser` (util-linux) to start PostgreSQL as nobody');
+}
+
+/** Spawns `command` behind `wrapper()`; output goes to a log file (never a pipe nobody reads). */
+export function spawnLogged(
+  command: string,
+  args: string[],
+  opts: { logFile: string; cwd: string; env?: NodeJS.ProcessEnv; asNobody?: boolean; deathSignal?: 'TERM' | 'INT' | 'KILL' },
+): ChildProcess {
+  const fd = fs.openSync(opts.logFile, 'a');
+  try {
+    const [cmd, ...rest] = [...wrapper(opts), command, ...args];
+    const spawnOptions: SpawnOptions = { cwd: opts.cwd, stdio: ['ignore', fd, fd], env: opts.env ?? process.env };
+    const child = spawn(cmd!, rest, spawnOptions);
+    child.on('error', () => {});
+    return child;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export function logTail(file: string, lines = 20): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+export async function waitUntil(
+  what: string,
+  probe: () => Promise<boolean>,
+  opts: { timeoutMs: number; child?: ChildProcess; logFile?: string },
+): Promise<void> {
+  const deadline = Date.now() + opts.timeoutMs;
+  const fail = (why: string) => new Error(`${what} ${why}${opts.logFile ? `; last log lines:\n${logTail(opts.logFile)}` : ''}`);
+  for (;;) {
+    if (opts.child && !isAlive(opts.child)) throw fail(`exited (code ${opts.child.exitCode}, signal ${opts.child.signalCode})`);
+    if (await probe()) return;
+    if (Date.now() > deadline) throw fail(`not ready after ${opts.timeoutMs} ms`);
+    await delay(100);
+  }
+}
+
+// ---------------------------------------------------------------- PostgreSQL
+
+export interface PostgresServer {
+  child: ChildProcess;
+  /** postgres:// URL of the `postgres` database (admin). */
+  adminUrl: string;
+  port: number;
+  dir: string;
+  logFile: string;
+}
+
+async function canConnect(url: string): Promise<boolean> {
+  const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
+  try {
+    await sql`select 1`;
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
+/** initdb + postgres on a free port, with pg_stat_statements preloaded. */
+export async function startPostgres(extraSettings: string[] = []): Promise<PostgresServer> {
+  const binDir = findPostgresBinDir();
+  if (!binDir) {
+    throw new Error('No PostgreSQL server binaries (initdb, postgres on PATH or in /usr/lib/postgresql/*/bin): apt-get install -y postgresql');
+  }
+  const dir = makeTempDir('pg');
+  if (isRoot()) fs.chownSync(dir, NOBODY, NOBODY);
+  const logFile = path.join(dir, 'postgres.log');
+  fs.writeFileSync(logFile, '');
+  if (isRoot()) fs.chownSync(logFile, NOBODY, NOBODY);
+
+  const [cmd, ...args] = [
+    ...wrapper({ asNobody: true }),
+    path.join(binDir, 'initdb'),
+    ...['-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync', '-D', path.join(dir, 'data')],
+  ];
+  const init = spawnSync(cmd!, args, { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+  if (init.status !== 0) throw new Error(`initdb failed (${init.error?.message ?? `exit ${init.status}`}):\n${init.stdout}\n${init.stderr}`);
+
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const settings = [
+      // Durability is worthless for a throwaway cluster.
+      'fsync=off',
+      'synchronous_commit=off',
+      'full_page_writes=off',
+      'max_connections=200',
+      // SQL statements per request come from here.
+      'shared_preload_libraries=pg_stat_statements',
+      'pg_stat_statements.track=top',
+      'pg_stat_statements.max=5000',
+      ...extraSettings,
+    ];
+    const child = spawnLogged(
+      path.join(binDir, 'postgres'),
+      ['-D', path.join(dir, 'data'), '-p', String(port), '-h', HOST, '-k', dir, ...settings.flatMap((s) => ['-c', s])],
+      { logFile, cwd: dir, asNobody: true, deathSignal: 'INT' },
+    );
+    track(child, 'postgres', 'SIGINT');
+    const adminUrl = `postgres://postgres@${HOST}:${port}/postgres`;
+    try {
+      await waitUntil('postgres', () => canConnect(adminUrl), { timeoutMs: 30_000, child, logFile });
+      return { child, adminUrl, port, dir, logFile };
+    } catch (err) {
+      await stopChild(child, 'SIGINT', 5_000);
+      if (attempt >= 3 || !/already in use/.test(logTail(logFile))) throw err;
+    }
+  }
+}
+
+export function databaseUrl(adminUrl: string, name: string): string {
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+// ---------------------------------------------------------------- Redis
+
+export interface RedisServer {
+  child: ChildProcess;
+  url: string;
+  port: number;
+  dir: string;
+  logFile: string;
+}
+
+/** True when a Redis server answers PING (raw RESP, no client library). */
+export function redisPing(port: number, timeoutMs = 1_000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: HOST, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.on('error', () => done(false));
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (d) => done(d.toString().startsWith('+PONG')));
+  });
+}
+
+export async function startRedis(): Promise<RedisServer> {
+  const bin = findOnPath('redis-server');
+  if (!bin) throw new Error('No redis-server on PATH: apt-get install -y redis-server');
+  const dir = makeTempDir('redis');
+  const logFile = path.join(dir, 'redis.log');
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const child = spawnLogged(bin, ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir], {
+      logFile,
+      cwd: dir,
+      deathSignal: 'TERM',
+    });
+    track(child, 'redis-server', 'SIGTERM');
+    try {
+      await waitUntil('redis-server', () => redisPing(port), { timeoutMs: 15_000, child, logFile });
+      return { child, url: `redis://${HOST}:${port}`, port, dir, logFile };
+    } catch (err) {
+      await stopChild(child, 'SIGTERM', 5_000);
+      if (attempt >= 3 || !/in use/i.test(logTail(logFile))) throw err;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- CPU accounting
+
+/** utime + stime of a process in seconds, from /proc (Linux); null when unavailable. */
+export function processCpuSeconds(pid: number | undefined): number | null {
+  if (!pid) return null;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+    return ticks / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
+}
+
+/** Busy seconds of all cores together since boot. */
+export function machineBusySeconds(): number {
+  let ms = 0;
+  for (const { times } of os.cpus()) ms += times.user + times.nice + times.sys + times.irq;
+  return ms / 1000;
+}

@@ -1,0 +1,558 @@
+// `npm run bench` (SPEC §8): Lifeline under load with the cache off, entity cache only and
+// full cache, next to a raw Node `http` server returning the same bytes (the ceiling).
+//
+//   npm run bench -- [--scenario availability|donors-nested|all] [--duration 10] [--connections 50]
+//                    [--warmup 3] [--donors N] [--hospitals N] [--donations N] [--modes off,entity,full,ceiling]
+//
+// From a clean clone with nothing running: starts a throwaway PostgreSQL (pg_stat_statements
+// preloaded) and redis-server on free 127.0.0.1 ports in temp dirs (bench/lib/services.ts, the
+// test harness's method), seeds one database with seedDatabase (default 10,000 donors, 200
+// hospitals, 50,000 donations; with only --donors, donations = 5 x donors), then for every
+// scenario and mode starts Lifeline as its own child process (`node --import tsx src/main.ts`,
+// NODE_ENV=production, RATE_LIMIT_PER_MINUTE=0, a CACHE_PREFIX of its own), warms it up, and
+// drives it with autocannon from this process. Per run it records:
+//   req/s, p50, p99           autocannon (latency percentiles over every request of the window)
+//   SQL/req                   pg_stat_statements calls in the bench database during the window / requests
+//   Redis cmds/req            INFO total_commands_processed during the window / requests (commands run
+//                             inside Lua scripts count too; the per-command split is printed under the table)
+//   hit ratio                 share of responses with `x-cache: HIT` (off and entity answer BYPASS)
+//   server CPU µs/req         the server process's user+system time / requests (from /proc)
+//   other CPU                 everything else on the machine meanwhile, in cores (noise indicator)
+// The ceiling serves the exact bytes and headers of the full-cache HIT response.
+//
+// Prints one markdown table per scenario and writes bench/results/latest.json. Every run is
+// bounded (a watchdog kills everything), and children and temp dirs are removed on exit,
+// error and SIGINT/SIGTERM.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import postgres from 'postgres';
+import { probe, runLoad, type LoadResult, type Probe } from './lib/load.js';
+import { logProblems, ROOT, startCeiling, startLifeline, STOP_GRACE_MS, type RunningServer } from './lib/servers.js';
+import {
+  databaseUrl,
+  installCleanupHandlers,
+  killAllNow,
+  machineBusySeconds,
+  makeTempDir,
+  processCpuSeconds,
+  reapStaleDirs,
+  startPostgres,
+  startRedis,
+  stopAll,
+} from './lib/services.js';
+import { PgStats, RedisStats, type StatementDelta } from './lib/stats.js';
+
+// ---------------------------------------------------------------- scenarios
+
+interface Scenario {
+  name: string;
+  description: string;
+  query: string;
+  /** Throws when a response body is not the expected answer. */
+  check(data: Record<string, unknown>, seed: SeedSizes): void;
+}
+
+const SCENARIOS: Scenario[] = [
+  {
+    name: 'availability',
+    description: 'hot public read: O-negative stock at every hospital (one list + hospitals)',
+    query: '{ availability(bloodGroup: O_NEG) { units updatedAt hospital { id name city region } } }',
+    check: (data) => {
+      const list = data.availability as unknown[] | undefined;
+      if (!Array.isArray(list) || list.length === 0) throw new Error('availability returned no rows');
+    },
+  },
+  {
+    name: 'donors-nested',
+    description: 'SPEC §6.1: 50 donors, 5 donations each, each donation\'s hospital',
+    query: '{ donors(first: 50) { nodes { id name donations(first: 5) { nodes { id hospital { name } } } } } }',
+    check: (data, seed) => {
+      const nodes = (data.donors as { nodes?: unknown[] } | undefined)?.nodes;
+      if (!Array.isArray(nodes) || nodes.length !== Math.min(50, seed.donors)) throw new Error(`donors returned ${nodes?.length} nodes`);
+    },
+  },
+];
+
+const MODES = ['off', 'entity', 'full', 'ceiling'] as const;
+type Mode = (typeof MODES)[number];
+const MODE_LABEL: Record<Mode, string> = {
+  off: 'Lifeline, CACHE_MODE=off',
+  entity: 'Lifeline, CACHE_MODE=entity',
+  full: 'Lifeline, CACHE_MODE=full',
+  ceiling: 'raw Node http, same bytes (ceiling)',
+};
+
+// ---------------------------------------------------------------- options
+
+interface SeedSizes {
+  donors: number;
+  hospitals: number;
+  donations: number;
+}
+
+interface Options {
+  scenarios: Scenario[];
+  modes: Mode[];
+  duration: number;
+  connections: number;
+  warmup: number;
+  seed: SeedSizes;
+}
+
+class UsageError extends Error {}
+
+const USAGE =
+  'usage: npm run bench -- [--scenario availability|donors-nested|all] [--duration 10] [--connections 50] [--warmup 3] ' +
+  '[--donors N] [--hospitals N] [--donations N] [--modes off,entity,full,ceiling]';
+
+function parseOptions(argv: string[]): Options {
+  const numbers: Record<string, { value?: number; min: number; max: number }> = {
+    duration: { min: 1, max: 120 },
+    connections: { min: 1, max: 1000 },
+    warmup: { min: 0, max: 60 },
+    donors: { min: 1, max: 1_000_000 },
+    hospitals: { min: 1, max: 10_000 },
+    donations: { min: 0, max: 5_000_000 },
+  };
+  let scenarioNames: string[] = [];
+  let modes: Mode[] = [...MODES];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') throw new UsageError(USAGE);
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (!m) throw new UsageError(`unknown argument ${JSON.stringify(arg)}\n${USAGE}`);
+    const name = m[1]!;
+    const raw = m[2] ?? argv[++i];
+    if (raw === undefined) throw new UsageError(`--${name} needs a value\n${USAGE}`);
+    if (name === 'scenario') {
+      scenarioNames.push(...raw.split(','));
+    } else if (name === 'modes') {
+      const list = raw.split(',').map((s) => s.trim());
+      for (const mode of list) if (!MODES.includes(mode as Mode)) throw new UsageError(`--modes: unknown mode ${mode} (off, entity, full, ceiling)`);
+      modes = MODES.filter((mode) => list.includes(mode));
+    } else if (numbers[name]) {
+      const value = Number(raw.replace(/_/g, ''));
+      const { min, max } = numbers[name]!;
+      if (!Number.isInteger(value) || value < min || value > max) throw new UsageError(`--${name} must be an integer in [${min}, ${max}], got ${raw}`);
+      numbers[name]!.value = value;
+    } else {
+      throw new UsageError(`unknown option --${name}\n${USAGE}`);
+    }
+  }
+  if (scenarioNames.length === 0 || scenarioNames.includes('all')) scenarioNames = SCENARIOS.map((s) => s.name);
+  const scenarios = scenarioNames.map((n) => {
+    const s = SCENARIOS.find((x) => x.name === n);
+    if (!s) throw new UsageError(`unknown scenario ${n}; implemented: ${SCENARIOS.map((x) => x.name).join(', ')} (dashboard, mixed, fanout: not yet)`);
+    return s;
+  });
+  const donors = numbers.donors!.value ?? 10_000;
+  return {
+    scenarios: [...new Set(scenarios)],
+    modes,
+    duration: numbers.duration!.value ?? 10,
+    connections: numbers.connections!.value ?? 50,
+    warmup: numbers.warmup!.value ?? 3,
+    seed: {
+      donors,
+      hospitals: numbers.hospitals!.value ?? 200,
+      donations: numbers.donations!.value ?? (numbers.donors!.value === undefined ? 50_000 : donors * 5),
+    },
+  };
+}
+
+// ---------------------------------------------------------------- one measurement
+
+interface Row {
+  scenario: string;
+  mode: Mode;
+  description: string;
+  requestsPerSecond: number;
+  latencyMs: LoadResult['latencyMs'];
+  requests: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  statusCodes: Record<string, number>;
+  xCache: Record<string, number>;
+  /** HIT / responses; null when the server never answers HIT (no response cache). */
+  hitRatio: number | null;
+  sqlStatements: number | null;
+  sqlPerRequest: number | null;
+  topStatements: StatementDelta['top'];
+  redisCommandsPerRequest: number | null;
+  redisKeyspace: { hits: number; misses: number } | null;
+  /** Redis calls per command during the window (INFO commandstats; includes commands run inside Lua scripts). */
+  redisCalls: Record<string, number> | null;
+  responseBytes: number;
+  probeXCache: { first: string | null; afterWarmup: string | null };
+  cacheControl: string | null;
+  serverCpuMicrosPerRequest: number | null;
+  serverCpuCores: number | null;
+  redisCpuCores: number | null;
+  loadGeneratorCpuCores: number;
+  otherCpuCores: number;
+  loadAverage1m: { before: number; after: number };
+  serverLogProblems: { count: number; samples: string[] };
+  /** How the server went after SIGTERM (SIGKILL after STOP_GRACE_MS). */
+  shutdown: { ms: number; exitCode: number | null; signal: string | null } | null;
+}
+
+interface Context {
+  options: Options;
+  pg: PgStats;
+  redisStats: RedisStats;
+  redisPid: number | undefined;
+  databaseUrl: string;
+  redisUrl: string;
+  logDir: string;
+  runId: string;
+}
+
+function parseBody(scenario: Scenario, p: Probe, seed: SeedSizes, who: string): string {
+  if (p.status !== 200) throw new Error(`${who}: HTTP ${p.status}: ${p.body.slice(0, 500)}`);
+  const json = JSON.parse(p.body) as { data?: Record<string, unknown>; errors?: unknown };
+  if (json.errors || !json.data) throw new Error(`${who}: errors in the response: ${p.body.slice(0, 500)}`);
+  scenario.check(json.data, seed);
+  return JSON.stringify(json.data);
+}
+
+async function measure(ctx: Context, scenario: Scenario, mode: Mode, server: RunningServer, first: Probe): Promise<{ row: Row; afterWarmup: Probe }> {
+  const { options } = ctx;
+  const body = JSON.stringify({ query: scenario.query });
+  if (options.warmup > 0) await runLoad({ port: server.port, body, connections: options.connections, durationSeconds: options.warmup });
+  const afterWarmup = await probe(server.port, body);
+  parseBody(scenario, afterWarmup, options.seed, `${scenario.name}/${mode} after warm-up`);
+
+  const isLifeline = mode !== 'ceiling';
+  const pgBefore = isLifeline ? await ctx.pg.snapshot() : null;
+  const redisBefore = isLifeline ? await ctx.redisStats.snapshot() : null;
+  const serverCpuBefore = server.cpuSeconds();
+  const redisCpuBefore = processCpuSeconds(ctx.redisPid);
+  const selfBefore = process.cpuUsage();
+  const machineBefore = machineBusySeconds();
+  const loadBefore = os.loadavg()[0]!;
+
+  const result = await runLoad({ port: server.port, body, connections: options.connections, durationSeconds: options.duration });
+
+  const wall = result.wallSeconds;
+  const self = process.cpuUsage(selfBefore);
+  const machineBusy = machineBusySeconds() - machineBefore;
+  const serverCpuAfter = server.cpuSeconds();
+  const redisCpuAfter = processCpuSeconds(ctx.redisPid);
+  const pgAfter = isLifeline ? await ctx.pg.snapshot() : null;
+  const redisAfter = isLifeline ? await ctx.redisStats.snapshot() : null;
+
+  const sql = pgBefore && pgAfter ? PgStats.delta(pgBefore, pgAfter) : null;
+  const serverCpu = serverCpuBefore !== null && serverCpuAfter !== null ? serverCpuAfter - serverCpuBefore : null;
+  const redisCpu = redisCpuBefore !== null && redisCpuAfter !== null ? redisCpuAfter - redisCpuBefore : null;
+  const selfCpu = (self.user + self.system) / 1e6;
+  const requests = result.requests;
+  const hits = result.xCache.HIT ?? 0;
+  const answeredHit = Object.keys(result.xCache).some((k) => k === 'HIT' || k === 'MISS');
+  const row: Row = {
+    scenario: scenario.name,
+    mode,
+    description: MODE_LABEL[mode],
+    requestsPerSecond: result.requestsPerSecond,
+    latencyMs: result.latencyMs,
+    requests,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    statusCodes: result.statusCodes,
+    xCache: result.xCache,
+    hitRatio: answeredHit && result.responses > 0 ? hits / result.responses : null,
+    sqlStatements: sql?.total ?? null,
+    sqlPerRequest: sql && requests > 0 ? sql.total / requests : null,
+    topStatements: sql?.top ?? [],
+    redisCommandsPerRequest: redisBefore && redisAfter && requests > 0 ? (redisAfter.commands - redisBefore.commands - 1) / requests : null,
+    redisKeyspace:
+      redisBefore && redisAfter
+        ? { hits: redisAfter.keyspaceHits - redisBefore.keyspaceHits, misses: redisAfter.keyspaceMisses - redisBefore.keyspaceMisses }
+        : null,
+    redisCalls: redisBefore && redisAfter ? RedisStats.callsDelta(redisBefore, redisAfter) : null,
+    responseBytes: Buffer.byteLength(afterWarmup.body),
+    probeXCache: { first: first.headers['x-cache'] ?? null, afterWarmup: afterWarmup.headers['x-cache'] ?? null },
+    cacheControl: afterWarmup.headers['cache-control'] ?? null,
+    serverCpuMicrosPerRequest: serverCpu !== null && requests > 0 ? (serverCpu * 1e6) / requests : null,
+    serverCpuCores: serverCpu !== null ? serverCpu / wall : null,
+    redisCpuCores: redisCpu !== null ? redisCpu / wall : null,
+    loadGeneratorCpuCores: selfCpu / wall,
+    otherCpuCores: Math.max(0, machineBusy - (serverCpu ?? 0) - selfCpu - (redisCpu ?? 0)) / wall,
+    loadAverage1m: { before: loadBefore, after: os.loadavg()[0]! },
+    serverLogProblems: { count: 0, samples: [] },
+    shutdown: null,
+  };
+  return { row, afterWarmup };
+}
+
+async function runLifeline(ctx: Context, scenario: Scenario, mode: Exclude<Mode, 'ceiling'>): Promise<{ row: Row; afterWarmup: Probe }> {
+  const logFile = path.join(ctx.logDir, `${scenario.name}-${mode}.log`);
+  fs.writeFileSync(logFile, '');
+  const server = await startLifeline(
+    { databaseUrl: ctx.databaseUrl, redisUrl: ctx.redisUrl, cacheMode: mode, cachePrefix: `bench${ctx.runId}-${scenario.name}-${mode}:` },
+    logFile,
+  );
+  let measured: { row: Row; afterWarmup: Probe } | undefined;
+  try {
+    const body = JSON.stringify({ query: scenario.query });
+    const first = await probe(server.port, body);
+    parseBody(scenario, first, ctx.options.seed, `${scenario.name}/${mode}`);
+    process.stderr.write(
+      `  ${scenario.name} / ${mode}: port ${server.port}, ${Buffer.byteLength(first.body)} bytes, x-cache ${first.headers['x-cache']}, ` +
+        `cache-control "${first.headers['cache-control'] ?? ''}"; warm-up ${ctx.options.warmup}s, measure ${ctx.options.duration}s x ${ctx.options.connections}\n`,
+    );
+    measured = await measure(ctx, scenario, mode, server, first);
+    return measured;
+  } finally {
+    const t = Date.now();
+    await server.stop();
+    if (measured) {
+      measured.row.shutdown = { ms: Date.now() - t, exitCode: server.child.exitCode, signal: server.child.signalCode };
+    }
+  }
+}
+
+async function runCeiling(ctx: Context, scenario: Scenario, reference: Probe): Promise<Row> {
+  const logFile = path.join(ctx.logDir, `${scenario.name}-ceiling.log`);
+  fs.writeFileSync(logFile, '');
+  const headers = { ...reference.headers };
+  const server = await startCeiling(
+    { status: reference.status, headers, bodyBase64: Buffer.from(reference.body).toString('base64') },
+    path.join(ctx.logDir, `${scenario.name}-ceiling.json`),
+    logFile,
+  );
+  try {
+    const body = JSON.stringify({ query: scenario.query });
+    const first = await probe(server.port, body);
+    if (first.body !== reference.body) throw new Error('ceiling: body differs from the recorded response');
+    process.stderr.write(`  ${scenario.name} / ceiling: port ${server.port}, ${Buffer.byteLength(first.body)} bytes (x-cache ${first.headers['x-cache'] ?? 'none'})\n`);
+    const { row } = await measure(ctx, scenario, 'ceiling', server, first);
+    row.hitRatio = null;
+    row.serverLogProblems = logProblems(logFile);
+    return row;
+  } finally {
+    await server.stop();
+  }
+}
+
+// ---------------------------------------------------------------- output
+
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const ms = (n: number) => (Number.isInteger(n) ? fmt(n) : fmt(n, 1));
+
+function table(rows: Row[]): string {
+  const ceiling = rows.find((r) => r.mode === 'ceiling')?.requestsPerSecond;
+  const off = rows.find((r) => r.mode === 'off')?.requestsPerSecond;
+  const lines = [
+    '| server | req/s | p50 ms | p99 ms | % of ceiling | × cache off | SQL/req | Redis cmds/req | hit ratio (x-cache) | server CPU µs/req | other CPU (cores) | non-2xx / errors |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.description} | ${fmt(r.requestsPerSecond)} | ${ms(r.latencyMs.p50)} | ${ms(r.latencyMs.p99)} | ` +
+        `${ceiling ? `${fmt((100 * r.requestsPerSecond) / ceiling)}%` : 'n/a'} | ` +
+        `${off ? `${fmt(r.requestsPerSecond / off, 1)}×` : 'n/a'} | ` +
+        `${r.sqlPerRequest === null ? '–' : fmt(r.sqlPerRequest, 3)} | ` +
+        `${r.redisCommandsPerRequest === null ? '–' : fmt(r.redisCommandsPerRequest, 2)} | ` +
+        `${r.hitRatio === null ? (r.mode === 'ceiling' ? '–' : 'n/a (BYPASS)') : `${fmt(100 * r.hitRatio, 2)}%`} | ` +
+        `${r.serverCpuMicrosPerRequest === null ? '–' : fmt(r.serverCpuMicrosPerRequest)} | ${fmt(r.otherCpuCores, 2)} | ` +
+        `${r.non2xx} / ${r.errors + r.timeouts} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------- main
+
+async function seed(adminUrl: string, name: string, sizes: SeedSizes): Promise<{ durationMs: number; summary: unknown }> {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`create database ${name}`);
+  } finally {
+    await admin.end({ timeout: 2 });
+  }
+  const { createDatabase } = await import('../src/db/client.js');
+  const { runMigrations } = await import('../src/db/migrate.js');
+  const { seedDatabase } = await import('../src/db/seed.js');
+  const database = await createDatabase({ url: databaseUrl(adminUrl, name), maxConnections: 2 });
+  try {
+    await runMigrations(database);
+    const started = Date.now();
+    const summary = await seedDatabase(database.db, { ...sizes, log: (m) => process.stderr.write(`    ${m}\n`) });
+    const sql = postgres(databaseUrl(adminUrl, name), { max: 1, onnotice: () => {} });
+    await sql`analyze`;
+    await sql.end({ timeout: 2 });
+    return { durationMs: Date.now() - started, summary };
+  } finally {
+    await database.close();
+  }
+}
+
+function versions(): Record<string, string> {
+  return Object.fromEntries(
+    ['@apollo/server', 'graphql', 'ioredis', 'postgres', 'autocannon', 'lru-cache'].map((name) => {
+      try {
+        return [name, (JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version];
+      } catch {
+        return [name, 'unknown'];
+      }
+    }),
+  );
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const lifelineModes = options.modes.filter((m): m is Exclude<Mode, 'ceiling'> => m !== 'ceiling');
+  const runs = options.scenarios.length * options.modes.length;
+  // Per run: start-up (tsx compiles on the fly) + warm-up + measure + stop; plus services and the seed.
+  const budgetMs = 120_000 + options.seed.donations / 100 + runs * ((options.warmup + options.duration) * 1000 + 75_000);
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`bench: exceeded ${Math.round(budgetMs / 1000)} s, giving up\n`);
+    killAllNow();
+    process.exit(1);
+  }, budgetMs);
+  watchdog.unref();
+
+  const reaped = reapStaleDirs();
+  if (reaped.length) process.stderr.write(`bench: removed ${reaped.length} temp dir(s) of killed runs\n`);
+  const started = new Date();
+  const load0 = os.loadavg();
+  process.stderr.write(`bench: starting PostgreSQL and Redis (load average ${load0.map((l) => l.toFixed(2)).join(' ')})\n`);
+  const [pgServer, redisServer] = await Promise.all([startPostgres(), startRedis()]);
+  const logDir = makeTempDir('logs');
+  const dbName = 'lifeline_bench';
+  process.stderr.write(
+    `bench: seeding ${fmt(options.seed.donors)} donors, ${fmt(options.seed.hospitals)} hospitals, ${fmt(options.seed.donations)} donations\n`,
+  );
+  const seeded = await seed(pgServer.adminUrl, dbName, options.seed);
+  process.stderr.write(`bench: seeded in ${(seeded.durationMs / 1000).toFixed(1)} s\n`);
+
+  const pg = new PgStats(pgServer.adminUrl, dbName);
+  const redisStats = new RedisStats(redisServer.url);
+  await pg.install();
+  const ctx: Context = {
+    options,
+    pg,
+    redisStats,
+    redisPid: redisServer.child.pid,
+    databaseUrl: databaseUrl(pgServer.adminUrl, dbName),
+    redisUrl: redisServer.url,
+    logDir,
+    runId: String(process.pid),
+  };
+
+  const results: { scenario: string; description: string; query: string; rows: Row[]; warnings: string[]; markdown: string }[] = [];
+  try {
+    for (const scenario of options.scenarios) {
+      process.stderr.write(`bench: scenario ${scenario.name}\n`);
+      const rows: Row[] = [];
+      const warnings: string[] = [];
+      let reference: Probe | undefined;
+      let referenceData: string | undefined;
+      for (const mode of lifelineModes) {
+        const { row, afterWarmup } = await runLifeline(ctx, scenario, mode);
+        row.serverLogProblems = logProblems(path.join(logDir, `${scenario.name}-${mode}.log`));
+        rows.push(row);
+        // Every mode must give the same answer (no mutations run here).
+        const data = parseBody(scenario, afterWarmup, options.seed, `${scenario.name}/${mode}`);
+        if (referenceData !== undefined && data !== referenceData) warnings.push(`${mode}: response data differs from the ${lifelineModes[0]} mode's`);
+        referenceData ??= data;
+        // The ceiling replays the full-cache HIT response (else whatever mode ran last).
+        if (mode === 'full' || !reference) reference = afterWarmup;
+        if (mode === 'full' && afterWarmup.headers['x-cache'] !== 'HIT') warnings.push(`full: the probe after warm-up answered x-cache ${afterWarmup.headers['x-cache']}, not HIT`);
+        if (row.non2xx || row.errors || row.timeouts) warnings.push(`${mode}: ${row.non2xx} non-2xx (${JSON.stringify(row.statusCodes)}), ${row.errors} errors, ${row.timeouts} timeouts`);
+        if (row.shutdown && (row.shutdown.signal || row.shutdown.exitCode !== 0)) {
+          warnings.push(`${mode}: after SIGTERM the server ${row.shutdown.signal ? `was still running after ${STOP_GRACE_MS} ms and got ${row.shutdown.signal}` : `exited with code ${row.shutdown.exitCode}`} (${row.shutdown.ms} ms)`);
+        }
+        if (row.serverLogProblems.count) warnings.push(`${mode}: ${row.serverLogProblems.count} warn/error log lines: ${row.serverLogProblems.samples.join(' | ')}`);
+        process.stderr.write(
+          `    ${fmt(row.requestsPerSecond)} req/s, p50 ${row.latencyMs.p50} ms, p99 ${row.latencyMs.p99} ms, ` +
+            `SQL/req ${row.sqlPerRequest?.toFixed(3)}, x-cache ${JSON.stringify(row.xCache)}\n`,
+        );
+      }
+      if (options.modes.includes('ceiling')) {
+        if (!reference) {
+          // Ceiling alone: record the bytes from a full-cache server first.
+          const { afterWarmup } = await runLifeline(ctx, scenario, 'full');
+          reference = afterWarmup;
+        }
+        const row = await runCeiling(ctx, scenario, reference);
+        rows.push(row);
+        process.stderr.write(`    ${fmt(row.requestsPerSecond)} req/s, p50 ${row.latencyMs.p50} ms, p99 ${row.latencyMs.p99} ms\n`);
+      }
+      results.push({ scenario: scenario.name, description: scenario.description, query: scenario.query, rows, warnings, markdown: table(rows) });
+    }
+  } finally {
+    await pg.close().catch(() => {});
+    await redisStats.close().catch(() => {});
+  }
+  clearTimeout(watchdog);
+
+  const cpus = os.cpus();
+  const machine = {
+    nproc: os.availableParallelism(),
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    totalMemoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    loadAverageAtStart: load0,
+    loadAverageAtEnd: os.loadavg(),
+  };
+  let out =
+    `\nLifeline benchmark: ${options.connections} connections, ${options.duration}s measured after ${options.warmup}s warm-up per server; ` +
+    `seed ${fmt(options.seed.donors)} donors / ${fmt(options.seed.hospitals)} hospitals / ${fmt(options.seed.donations)} donations; ` +
+    `${machine.nproc} cores (${machine.cpuModel}), Node ${machine.node}; load average ${load0.map((l) => l.toFixed(2)).join(' ')} at start, ` +
+    `${machine.loadAverageAtEnd.map((l) => l.toFixed(2)).join(' ')} at end\n`;
+  for (const r of results) {
+    out += `\n### ${r.scenario} — ${r.description}\n\n\`${r.query}\` (${fmt(r.rows[0]?.responseBytes ?? 0)} bytes, cache-control "${r.rows[0]?.cacheControl ?? ''}")\n\n${r.markdown}\n`;
+    const perCommand = r.rows
+      .filter((row) => row.redisCalls && row.requests > 0 && Object.keys(row.redisCalls).length)
+      .map(
+        (row) =>
+          `${row.mode}: ${Object.entries(row.redisCalls!)
+            .slice(0, 6)
+            .map(([name, n]) => `${name} ${fmt(n / row.requests, 2)}`)
+            .join(', ')}`,
+      );
+    if (perCommand.length) out += `\nRedis calls per request by command (Lua-internal calls included): ${perCommand.join('; ')}\n`;
+    for (const w of r.warnings) out += `\n> warning: ${w}`;
+    if (r.warnings.length) out += '\n';
+  }
+  process.stdout.write(out);
+
+  const dir = path.join(__dirname, 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'latest.json');
+  fs.writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        benchmark: 'lifeline',
+        startedAt: started.toISOString(),
+        finishedAt: new Date().toISOString(),
+        options: { ...options, scenarios: options.scenarios.map((s) => s.name) },
+        seed: seeded,
+        machine,
+        versions: versions(),
+        scenarios: results,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  process.stdout.write(`\nwrote ${path.relative(process.cwd(), file)}\n`);
+}
+
+installCleanupHandlers();
+main()
+  .then(async () => {
+    await stopAll();
+    process.exit(0);
+  })
+  .catch(async (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof UsageError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    await stopAll().catch(() => killAllNow());
+    process.exit(1);
+  });
