@@ -248,8 +248,10 @@ export type Mutation = {
   /** Revokes the current session (access and refresh tokens) on every instance. */
   logout: Scalars['Boolean']['output'];
   /**
-   * ADMIN. Drops cached data of a type (e.g. "Donor"), or of one entity when id
-   * is given. Returns the number of cache entries removed.
+   * ADMIN. Drops cached data: one entity (type "Donor", id "42": the entity and every
+   * cached response holding it), a whole type (type "Donor": every entry holding any
+   * donor), or everything (type "*": moves the cache epoch). Returns the number of
+   * entries removed (0 for "*", whose old entries simply expire).
    */
   purgeCache: Scalars['Int']['output'];
   /**
