@@ -24,7 +24,7 @@
 // any id it has already dispatched. So a message lost by Pub/Sub during an outage is recovered
 // from the stream, and one seen both ways is dispatched once.
 import type { Logger } from '../observability/logger.js';
-import { waitForRedis, type RedisClient } from '../redis/client.js';
+import type { RedisClient } from '../redis/client.js';
 import {
   DEFAULT_RETENTION,
   LocalDispatcher,
@@ -102,6 +102,7 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
   let baselined = false;
   let syncing: Promise<void> | null = null;
   let retryTimer: NodeJS.Timeout | undefined;
+  const onClose = new Set<() => void>();
   let firstSync!: () => void;
   const firstSynced = new Promise<void>((resolve) => (firstSync = resolve));
 
@@ -125,13 +126,31 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
   subscribeClient.on('close', onDisconnect);
   subscribeClient.on('ready', onReady);
 
+  /** Resolves when the publish client is ready or the engine closes; rejects after 5 s (sync retries). */
+  function untilPublisherReady(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        publishClient.off('ready', onReady);
+        onClose.delete(onClosed);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onReady = () => done();
+      const onClosed = () => done(new Error('pubsub closed'));
+      const timer = setTimeout(() => done(new Error('Redis (publish connection) not ready within 5000 ms')), 5000);
+      publishClient.on('ready', onReady);
+      onClose.add(onClosed);
+    });
+  }
+
   async function readRange(topic: Topic, start: string, count: number): Promise<StreamEntry[]> {
     return (await publishClient.xrange(streamKey(topic), start, '+', 'COUNT', count)) as StreamEntry[];
   }
 
   async function catchUp(): Promise<void> {
-    // The publish client fails fast: give it its first connection before asking it anything.
-    if (publishClient.status !== 'ready') await waitForRedis(publishClient, 5000);
+    // The publish client fails fast: let it (re)connect before asking it anything.
+    if (publishClient.status !== 'ready') await untilPublisherReady();
     // Baselines before SUBSCRIBE: anything logged after them reaches us by the stream or live.
     if (!baselined) {
       for (const topic of TOPICS) {
@@ -218,6 +237,7 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
       if (closed) return;
       closed = true;
       clearTimeout(retryTimer);
+      for (const fn of [...onClose]) fn();
       subscribeClient.off('message', onMessage);
       subscribeClient.off('close', onDisconnect);
       subscribeClient.off('ready', onReady);
