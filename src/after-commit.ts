@@ -3,7 +3,7 @@
 // effects as data; they never touch caches or pub/sub themselves.
 import { sql } from 'drizzle-orm';
 import { rows, type Executor } from './db/client.js';
-import type { BloodRequestRow, DonationRow, DonorRow, HospitalRow, InventoryRow } from './db/schema.js';
+import type { BloodRequestRow, DonationRow, DonorProfile, HospitalRow, InventoryRow } from './db/schema.js';
 
 /** What a committed write changed. */
 export interface WriteEffects {
@@ -22,7 +22,7 @@ export type DomainEvent =
   | { topic: 'inventoryChanged'; item: InventoryRow; hospital: HospitalRow; version: string }
   | { topic: 'bloodRequestChanged'; request: BloodRequestRow; hospital: HospitalRow; version: string }
   /** Donations never change once written: one event per entity, nothing to order. */
-  | { topic: 'donationRecorded'; donation: DonationRow; donor: DonorRow; hospital: HospitalRow }
+  | { topic: 'donationRecorded'; donation: DonationRow; donor: DonorProfile; hospital: HospitalRow }
   /** A signal only: the dashboard recomputes its totals (coalesced) when it arrives. */
   | { topic: 'dashboardStatsUpdated' }
   /** A session was signed out: its open WebSocket subscriptions close on every instance. */

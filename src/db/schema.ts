@@ -167,6 +167,11 @@ export const donations = pgTable(
 );
 
 export type DonorRow = typeof donors.$inferSelect;
+/**
+ * A donor as shared caches and event streams hold it: without the PRIVATE contact
+ * fields, which are loaded per request, for those allowed to see them.
+ */
+export type DonorProfile = Omit<DonorRow, 'email' | 'phone'> & Partial<Pick<DonorRow, 'email' | 'phone'>>;
 export type UserRow = typeof users.$inferSelect;
 export type HospitalRow = typeof hospitals.$inferSelect;
 export type InventoryRow = typeof inventory.$inferSelect;

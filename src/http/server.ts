@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import { GraphQLError } from 'graphql';
+import type { ClientInfo, RateLimitVerdict } from '../auth/rate-limit.js';
 import type { Viewer } from '../auth/types.js';
 import type { CacheScope } from '../cache/cache.js';
 import { sha256, type CachedResponse, type Lookup, type ResponseCache } from '../cache/response-cache.js';
@@ -14,6 +15,7 @@ import type { GraphQLContext } from '../graphql/context.js';
 import type { Logger } from '../observability/logger.js';
 import { BodyTooLarge, readBody } from './body.js';
 import { checkReadiness, type DependencyCheck } from './health.js';
+import { clientIp, rateLimitKey, sendRateLimited } from './limits.js';
 
 export interface HttpHandlerOptions {
   apollo: ApolloServer<GraphQLContext>;
@@ -21,7 +23,11 @@ export interface HttpHandlerOptions {
   verify(authorization: string | undefined): Promise<Viewer | null>;
   /** Throws a GraphQLError when the viewer's session was revoked (one Redis read). */
   checkSession(viewer: Viewer): Promise<void>;
-  context(viewer: Viewer | null, requestId: string, scope?: CacheScope): GraphQLContext;
+  context(viewer: Viewer | null, requestId: string, scope?: CacheScope, client?: ClientInfo): GraphQLContext;
+  /** Takes one point from a client's budget (issue 5); unset = no rate limit. Applied before the cache, so hits count too. */
+  rateLimit?: (key: string) => Promise<RateLimitVerdict>;
+  /** Proxies in front of the server whose X-Forwarded-For entries are trusted (see http/limits.ts). Default 0. */
+  trustedProxies?: number;
   /** null when the full-response cache is off. */
   responseCache: ResponseCache | null;
   readiness: DependencyCheck[];
@@ -126,7 +132,7 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
       httpGraphQLRequest: { method, headers, search: url.search, body },
       context: async () => {
         if (viewer instanceof GraphQLError) throw viewer;
-        return (context = options.context(viewer, requestId, scope));
+        return (context = options.context(viewer, requestId, scope, { ip: clientIp(req, options.trustedProxies) }));
       },
     });
     let text = '';
@@ -146,6 +152,21 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
 
   async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) {
     const method = (req.method ?? 'GET').toUpperCase();
+    // The token is checked first (no I/O) so the rate limit can charge the signed-in user.
+    let viewer: Viewer | null | GraphQLError;
+    try {
+      viewer = await options.verify(req.headers.authorization);
+    } catch (err) {
+      if (!(err instanceof GraphQLError)) throw err;
+      viewer = err;
+    }
+    // Rate limit (issue 5): its Redis round trip overlaps the body read and the cache lookup; its
+    // verdict is awaited before anything is served or executed, cache hits included.
+    const verdict = options.rateLimit?.(rateLimitKey(viewer instanceof GraphQLError ? null : viewer, clientIp(req, options.trustedProxies)));
+    const refused = async () => {
+      const v = await verdict;
+      return v && !v.allowed ? v : null;
+    };
     let body: unknown = undefined;
     let isJson = false;
     if (method === 'POST') {
@@ -172,24 +193,20 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
       }
     }
 
-    let viewer: Viewer | null | GraphQLError;
-    try {
-      viewer = await options.verify(req.headers.authorization);
-    } catch (err) {
-      if (!(err instanceof GraphQLError)) throw err;
-      viewer = err;
-    }
     // The session check and the cache lookup go out together: a hit costs one round trip.
     const sessionChecked = (v: Viewer | null): Promise<Viewer | null | GraphQLError> =>
       v ? options.checkSession(v).then(() => v, (err: unknown) => (err instanceof GraphQLError ? err : Promise.reject(err))) : Promise.resolve(v);
 
     const operation = responseCache && (method === 'GET' || isJson) && !(viewer instanceof GraphQLError) ? operationOf(method, body, url) : null;
     if (!operation || viewer instanceof GraphQLError) {
+      const limited = await refused();
+      if (limited) return sendRateLimited(res, limited);
       if (!(viewer instanceof GraphQLError)) viewer = await sessionChecked(viewer);
       return send(res, await execute(req, method, url, body, requestId, viewer), 'BYPASS');
     }
 
-    const [checked, lookup]: [Viewer | null | GraphQLError, Lookup] = await Promise.all([
+    const [limited, checked, lookup]: [RateLimitVerdict | null, Viewer | null | GraphQLError, Lookup] = await Promise.all([
+      refused(),
       sessionChecked(viewer),
       responseCache!.lookup(
         {
@@ -201,6 +218,7 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
         viewer?.userId ?? null,
       ),
     ]);
+    if (limited) return sendRateLimited(res, limited);
     if (checked instanceof GraphQLError) return send(res, await execute(req, method, url, body, requestId, checked), 'BYPASS');
     const csrfOk = method === 'POST' || passesCsrfCheck(req);
     if (lookup.hit && !lookup.stale && csrfOk) return sendHit(res, lookup.hit, false);

@@ -45,7 +45,9 @@ function publishEvent(pubsub: PubSub, event: DomainEvent): Promise<unknown> {
       return pubsub.publish('bloodRequestChanged', { request, hospital }, { entity: String(request.id), version });
     }
     case 'donationRecorded': {
-      const { donation, donor, hospital } = event;
+      const { donation, hospital } = event;
+      // Streams are shared by every subscriber: the donor's contact fields stay out of them.
+      const { email: _email, phone: _phone, ...donor } = event.donor;
       // Immutable entity, one version: the check only turns a retried publish into a no-op.
       return pubsub.publish('donationRecorded', { donation, donor, hospital }, { entity: String(donation.id), version: '0' });
     }

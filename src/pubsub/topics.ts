@@ -1,6 +1,6 @@
 // The one typed map of pub/sub topics: each topic's name and the payload its events carry.
 // Publishers, engines and subscribers all take their types from here.
-import type { BloodRequestRow, DashboardStatsRow, DonationRow, DonorRow, HospitalRow, InventoryRow } from '../db/schema.js';
+import type { BloodRequestRow, DashboardStatsRow, DonationRow, DonorProfile, HospitalRow, InventoryRow } from '../db/schema.js';
 
 export interface TopicMap {
   /** A hospital's stock of one blood group changed. Ordered per (hospital, group). */
@@ -8,7 +8,7 @@ export interface TopicMap {
   /** A blood request was created, fulfilled (partly) or cancelled. Ordered per request. */
   bloodRequestChanged: { request: BloodRequestRow; hospital: HospitalRow };
   /** A donation was recorded, with its donor as of that commit. */
-  donationRecorded: { donation: DonationRow; donor: DonorRow; hospital: HospitalRow };
+  donationRecorded: { donation: DonationRow; donor: DonorProfile; hospital: HospitalRow };
   /** Something the dashboard totals count changed; a signal, the totals are recomputed. */
   dashboardStatsUpdated: Record<string, never>;
   /** A session was signed out; internal (closes that session's WebSockets on every instance). */

@@ -57,8 +57,14 @@ export const donorResolvers: Resolvers = {
   },
   Donor: {
     eligible: (d, _a, { services }) => isEligible(d.lastDonationAt, services.now()),
-    email: (d, _a, { viewer }) => (canSeePrivate(viewer, d.id) ? d.email : null),
-    phone: (d, _a, { viewer }) => (canSeePrivate(viewer, d.id) ? d.phone : null),
+    email: async (d, _a, { viewer, loaders }) => {
+      if (!canSeePrivate(viewer, d.id)) return null;
+      return d.email !== undefined ? d.email : (await loaders.donorContact.load(d.id)).email;
+    },
+    phone: async (d, _a, { viewer, loaders }) => {
+      if (!canSeePrivate(viewer, d.id)) return null;
+      return d.phone !== undefined ? d.phone : (await loaders.donorContact.load(d.id)).phone;
+    },
     donations: (d, { first, after }, { loaders, cache }) => {
       tagResponse(cache, donationListTag('donor', d.id));
       return donationConnection(loaders.donationPageByDonor, loaders.donationCountByDonor, d.id, first, after);

@@ -1,0 +1,161 @@
+// Operation limits (issue 5): depth, cost and alias count, checked as GraphQL validation
+// rules so a refused document never executes, and therefore never reaches the response cache
+// either (a cache hit only ever serves a document that passed these rules once).
+//
+// Why hand-written rather than graphql-depth-limit / graphql-query-complexity: validation
+// rules see no variable values, and the cost must count `first: $n` at its worst (the page
+// maximum), not at whatever the estimator substitutes for a missing variable; one walk also
+// measures depth, cost and aliases together. Both libraries were considered.
+import {
+  GraphQLError,
+  getNamedType,
+  getNullableType,
+  isListType,
+  Kind,
+  type ASTVisitor,
+  type FieldNode,
+  type GraphQLField,
+  type GraphQLNamedType,
+  type GraphQLObjectType,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  type ValidationContext,
+  type ValidationRule,
+  type ValueNode,
+} from 'graphql';
+
+export interface OperationLimits {
+  /** Deepest field nesting (a root field is depth 1). Default 10. */
+  maxDepth: number;
+  /** Highest cost: 1 per field, times the page size of every list around it. Default 10,000. */
+  maxCost: number;
+  /** Most aliased fields in one operation (aliases multiply work without adding depth). Default 30. */
+  maxAliases: number;
+  /** What a `first` given as a variable counts as (the largest page the API serves). Default 100. */
+  maxPageSize: number;
+  /** What a list field without `first` (e.g. `hospitals`, `inventory`) counts as. Default 10. */
+  assumedListSize: number;
+}
+
+export const DEFAULT_OPERATION_LIMITS: OperationLimits = {
+  maxDepth: 10,
+  maxCost: 10_000,
+  maxAliases: 30,
+  maxPageSize: 100,
+  assumedListSize: 10,
+};
+
+/** Tokens the parser reads before giving up (graphql's parse option): a 1 MB query of `a b c ...` never gets to validation. */
+export const MAX_TOKENS = 5_000;
+
+export interface OperationMeasure {
+  depth: number;
+  cost: number;
+  aliases: number;
+}
+
+/** Measures one operation of a document against the schema (pure; exported for tests and other transports). */
+export function measureOperation(context: ValidationContext, operation: OperationDefinitionNode, limits: OperationLimits): OperationMeasure {
+  const schema = context.getSchema();
+  const root = schema.getRootType(operation.operation);
+  let aliases = 0;
+
+  const intArgument = (value: ValueNode | undefined, fallback: number): number => {
+    if (!value) return fallback;
+    if (value.kind === Kind.INT) return Number(value.value);
+    if (value.kind === Kind.VARIABLE) {
+      // A variable may be anything up to the maximum page; its declared default does not bind the caller.
+      return limits.maxPageSize;
+    }
+    return fallback;
+  };
+
+  /** How many times a field's selection runs per parent: its `first`, or a guess for plain lists. */
+  const multiplier = (node: FieldNode, def: GraphQLField<unknown, unknown> | undefined): number => {
+    if (!def) return 1;
+    const firstDef = def.args.find((a) => a.name === 'first');
+    if (firstDef) {
+      const arg = node.arguments?.find((a) => a.name.value === 'first');
+      const schemaDefault = typeof firstDef.defaultValue === 'number' ? firstDef.defaultValue : limits.maxPageSize;
+      return Math.max(1, Math.min(intArgument(arg?.value, schemaDefault), 1_000_000));
+    }
+    return isListType(getNullableType(def.type)) ? limits.assumedListSize : 1;
+  };
+
+  // Returns [depth, cost] of a selection set; fragments are expanded where they are spread
+  // (each use costs again), with the current path guarding against fragment cycles, which
+  // NoFragmentCyclesRule reports but which this rule must survive.
+  const walk = (set: SelectionSetNode, parent: GraphQLNamedType | null | undefined, inFragments: Set<string>): [number, number] => {
+    let depth = 0;
+    let cost = 0;
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD) {
+        const name = selection.name.value;
+        // Introspection (__schema, __type, __typename) is bounded by the schema itself; it is off in production.
+        if (name.startsWith('__')) continue;
+        if (selection.alias) aliases++;
+        const def = parent && 'getFields' in parent ? (parent as GraphQLObjectType).getFields()[name] : undefined;
+        let childDepth = 0;
+        let childCost = 0;
+        if (selection.selectionSet) {
+          [childDepth, childCost] = walk(selection.selectionSet, def ? getNamedType(def.type) : null, inFragments);
+        }
+        depth = Math.max(depth, 1 + childDepth);
+        cost += 1 + multiplier(selection, def) * childCost;
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
+        const [d, c] = walk(selection.selectionSet, type, inFragments);
+        depth = Math.max(depth, d);
+        cost += c;
+      } else {
+        const name = selection.name.value;
+        const fragment = context.getFragment(name);
+        if (!fragment || inFragments.has(name)) continue;
+        const [d, c] = walk(fragment.selectionSet, schema.getType(fragment.typeCondition.name.value), new Set(inFragments).add(name));
+        depth = Math.max(depth, d);
+        cost += c;
+      }
+      // Stop early on absurd documents; the exact figure no longer matters.
+      if (cost > Number.MAX_SAFE_INTEGER / 1e7) break;
+    }
+    return [depth, cost];
+  };
+
+  const [depth, cost] = walk(operation.selectionSet, root, new Set());
+  return { depth, cost, aliases };
+}
+
+/** The validation rule; pass to ApolloServer's `validationRules` (and to graphql's validate on other transports). */
+export function operationLimitsRule(limits: OperationLimits = DEFAULT_OPERATION_LIMITS): ValidationRule {
+  return (context: ValidationContext): ASTVisitor => ({
+    OperationDefinition(node) {
+      const m = measureOperation(context, node, limits);
+      const name = node.name ? `Operation "${node.name.value}"` : 'The operation';
+      if (m.depth > limits.maxDepth) {
+        context.reportError(
+          new GraphQLError(`${name} is nested ${m.depth} fields deep; at most ${limits.maxDepth} are allowed.`, {
+            nodes: [node],
+            extensions: { limit: 'depth', max: limits.maxDepth, actual: m.depth },
+          }),
+        );
+      }
+      if (m.cost > limits.maxCost) {
+        context.reportError(
+          new GraphQLError(
+            `${name} costs ${m.cost} (1 per field, times the page size \`first\` of each list around it); at most ${limits.maxCost} is allowed. Ask for smaller pages or fewer nested lists.`,
+            { nodes: [node], extensions: { limit: 'cost', max: limits.maxCost, actual: m.cost } },
+          ),
+        );
+      }
+      if (m.aliases > limits.maxAliases) {
+        context.reportError(
+          new GraphQLError(`${name} uses ${m.aliases} aliases; at most ${limits.maxAliases} are allowed.`, {
+            nodes: [node],
+            extensions: { limit: 'aliases', max: limits.maxAliases, actual: m.aliases },
+          }),
+        );
+      }
+      return false; // measured as a whole; nothing below needs visiting
+    },
+  });
+}
