@@ -78,6 +78,8 @@ export interface WebSocketStats {
   connections: number;
   /** Operations open over all connections (subscriptions, mostly). */
   operations: number;
+  /** Connections this instance closed because the client could not keep up (1013). */
+  closedTooSlow: number;
 }
 
 export interface WebSocketTransport {
@@ -133,7 +135,9 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
   const closeConnection = (socket: WebSocket, code: number, reason: string) => {
     if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) socket.close(code, reason);
   };
+  let closedTooSlow = 0;
   const tooSlow = (socket: WebSocket) => {
+    if (socket.readyState === socket.OPEN) closedTooSlow++;
     logger.info({ code: CLOSE_SLOW_CONSUMER }, 'websocket closed: client too slow');
     closeConnection(socket, CLOSE_SLOW_CONSUMER, 'Too slow: events piled up. Reconnect and resubscribe with after.');
   };
@@ -256,7 +260,7 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
   reauth.unref();
 
   return {
-    stats: () => ({ connections: wss.clients.size, operations: operationCount }),
+    stats: () => ({ connections: wss.clients.size, operations: operationCount, closedTooSlow }),
     close: async () => {
       clearInterval(reauth);
       stopListening();

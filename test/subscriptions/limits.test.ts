@@ -14,7 +14,7 @@ import { deferred, eventually, operationsOpen, subscribe } from './helpers.js';
 const db = useSeededDatabase();
 const prefix = uniqueCachePrefix();
 let strict: Instance;
-let baseline: { connections: number; listeners: number };
+let baseline: { connections: number; listeners: number; closedTooSlow: number };
 
 beforeAll(async () => {
   strict = await startInstance({
@@ -26,7 +26,7 @@ beforeAll(async () => {
     },
   });
   const s = strict.app.liveStats();
-  baseline = { connections: s.ws.connections, listeners: s.pubsub.listeners };
+  baseline = { connections: s.ws.connections, listeners: s.pubsub.listeners, closedTooSlow: s.ws.closedTooSlow };
 });
 
 /** A bare graphql-transport-ws client, so a test can stop it reading (ws.pause()). */
@@ -98,8 +98,11 @@ test('a client that stops reading is closed with 1013 once its queue is full; it
     }
     // The server gave up on it: no listener left, whatever the client does next.
     await eventually('the slow subscription released', () => stats().pubsub.listeners === baseline.listeners);
+    expect(stats().ws.closedTooSlow).toBeGreaterThan(baseline.closedTooSlow);
     ws.resume();
-    expect(await code).toBe(1013);
+    // The client sees the 1013 close frame once it reads again, unless keep-alive already cut the
+    // socket it stopped answering (1006): which comes first depends on the machine's load.
+    expect([1013, 1006]).toContain(await code);
   } finally {
     await publisher.close();
     publishClient.disconnect();
