@@ -39,4 +39,3 @@ export interface CacheStore {
 
 /** Versions must outlive any request that could still hold an older fence. */
 export const VERSION_TTL_MS = 2 * 60 * 60 * 1000;
-export const STAMP_LENGTH_FOR_READ = 24;
