@@ -15,6 +15,7 @@ import { createRedisStore } from './cache/redis-store.js';
 import { createResponseCache } from './cache/response-cache.js';
 import { createAuthService } from './auth/auth-service.js';
 import { createMemorySessionStore, createRedisSessionStore } from './auth/session-store.js';
+import { createCredentialLimiter, createRateLimiter } from './auth/rate-limit.js';
 import type { Viewer } from './auth/types.js';
 import type { Config } from './config.js';
 import { createDatabase, type Database } from './db/client.js';
@@ -26,6 +27,7 @@ import { createContext, type AppServices, type GraphQLContext } from './graphql/
 import { cacheTaggers, purgeTags } from './graphql/cache-taggers.js';
 import { formatError } from './graphql/format-error.js';
 import { buildSchema } from './graphql/schema.js';
+import { MAX_TOKENS, operationCostPlugin, operationLimitsRule } from './graphql/operation-limits.js';
 import { createHttpHandler } from './http/server.js';
 import { attachWebSocket, type WebSocketLimits, type WebSocketStats } from './http/ws.js';
 import { createDashboardFeed } from './modules/dashboard/subscriptions.js';
@@ -164,12 +166,26 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     },
     now: options.now ?? (() => new Date()),
   };
+  // ---- abuse limits (issue 5) -------------------------------------------------------------------
+  // Per-user / per-IP request budgets and a harder one for sign-in and registration, shared
+  // by every instance through Redis (each instance on its own without it, or while it is down).
+  const rateLimiter =
+    config.rateLimitPerMinute > 0 ? createRateLimiter({ redis, keyPrefix: `${config.cachePrefix}rl:req:`, points: config.rateLimitPerMinute }) : null;
+  const credentialLimiter =
+    config.rateLimitPerMinute > 0
+      ? createCredentialLimiter(createRateLimiter({ redis, keyPrefix: `${config.cachePrefix}rl:auth:`, points: config.loginRateLimitPerMinute }))
+      : null;
+  // ---- end of abuse limits ----------------------------------------------------------------------
+
   const httpServer = createServer();
   const isProduction = config.nodeEnv === 'production';
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     introspection: !isProduction,
     csrfPrevention: true,
+    // Depth and alias limits (issue 5; the cost limit is a plugin below); a refused document never executes, so never enters the response cache.
+    validationRules: [operationLimitsRule()],
+    parseOptions: { maxTokens: MAX_TOKENS },
     // main.ts owns SIGTERM: Apollo's own handler would race it and hang app.stop().
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: config.nodeEnv === 'development',
@@ -177,6 +193,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     plugins: [
       ApolloServerPluginCacheControl({ defaultMaxAge: 0, calculateHttpHeaders: true }),
       cachePlugin(cacheTaggers),
+      operationCostPlugin(), // issue 5: the cost limit, once the variables are known
+      ...(credentialLimiter ? [credentialLimiter.plugin] : []),
       isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
     ],
   });
@@ -201,7 +219,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       apollo,
       verify: (authorization) => withHttpStatus(() => auth.verify(authorization)),
       checkSession: (viewer) => withHttpStatus(() => auth.checkSession(viewer)),
-      context: (viewer, requestId, scope) => createContext(services, viewer, requestId, scope),
+      context: (viewer, requestId, scope, client) => {
+        const context = createContext(services, viewer, requestId, scope);
+        return credentialLimiter && client ? credentialLimiter.bind(context, client) : context;
+      },
+      rateLimit: rateLimiter ? (key) => rateLimiter.consume(key) : undefined,
+      trustedProxies: config.trustProxy,
       responseCache,
       readiness: [
         { name: 'postgres', ping: () => database.ping() },

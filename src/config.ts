@@ -31,6 +31,10 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Requests per minute per client IP and per user; 0 disables. Default 600. */
   rateLimitPerMinute: number;
+  /** Sign-in attempts per minute per client IP and email, and registrations per IP (issue 5); only while rateLimitPerMinute > 0. Default 10. */
+  loginRateLimitPerMinute: number;
+  /** Proxies in front of the server whose X-Forwarded-For entries identify the client IP. Default 0 (the socket's peer). */
+  trustProxy: number;
   /** Seed a small demo data set when the database is empty. Default: on for embedded PGlite. */
   seedDemoData: boolean;
   /** Maximum request body in bytes. Default 1 MiB. */
@@ -86,6 +90,8 @@ const envSchema = z.object({
     })
     .optional(),
   RATE_LIMIT_PER_MINUTE: int('RATE_LIMIT_PER_MINUTE', 0, 10_000_000).default(600),
+  LOGIN_RATE_LIMIT_PER_MINUTE: int('LOGIN_RATE_LIMIT_PER_MINUTE', 1, 10_000_000).default(10),
+  TRUST_PROXY: int('TRUST_PROXY', 0, 10).default(0),
   SEED_DEMO_DATA: z.enum(['0', '1', 'true', 'false'], { error: () => 'SEED_DEMO_DATA must be 0 or 1' }).optional(),
   MAX_BODY_BYTES: int('MAX_BODY_BYTES', 1024, 64 * 1024 * 1024).default(1024 * 1024),
   CACHE_MODE: z.enum(['off', 'entity', 'full'], { error: () => 'CACHE_MODE must be off, entity or full' }).default('full'),
@@ -137,6 +143,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webConcurrency: e.WEB_CONCURRENCY,
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    loginRateLimitPerMinute: e.LOGIN_RATE_LIMIT_PER_MINUTE,
+    trustProxy: e.TRUST_PROXY,
     seedDemoData: e.SEED_DEMO_DATA === undefined ? !e.DATABASE_URL : truthy(e.SEED_DEMO_DATA),
     maxBodyBytes: e.MAX_BODY_BYTES,
     cacheMode: e.CACHE_MODE,

@@ -54,7 +54,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       // from one client costs no Redis round trips.
       inMemoryBlockOnConsumed: points + 1,
     });
-    limiter = new RLWrapperTimeouts({ limiter: shared, timeoutMs: options.timeoutMs ?? 150, insuranceLimiter: memory, points, duration });
+    limiter = new RLWrapperTimeouts({ limiter: shared, timeoutMs: options.timeoutMs ?? 150, insuranceLimiter: memory });
   }
   const verdict = (res: RateLimiterRes, allowed: boolean): RateLimitVerdict => ({
     allowed,
@@ -113,7 +113,7 @@ export function createCredentialLimiter(limiter: RateLimiter): CredentialLimiter
     async requestDidStart() {
       return {
         async didResolveOperation({ operation, document, schema, request, contextValue }) {
-          if (operation.operation !== 'mutation') return;
+          if (operation?.operation !== 'mutation') return;
           const mutationType = schema.getMutationType();
           if (!mutationType) return;
           const fields: FieldNode[] = [];
