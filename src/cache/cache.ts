@@ -24,6 +24,18 @@ export interface CacheOptions {
   now?: () => number;
   /** After a store failure, skip the store for this long before trying again (circuit breaker). Default 1,000 ms. */
   breakerCooldownMs?: number;
+  /** Metrics hooks (observability/metrics.ts); unset = none. */
+  observer?: CacheObserver;
+}
+
+/** Observability hooks, called where things happen (issue 7); synchronous and must not throw. */
+export interface CacheObserver {
+  /** One get(): the keys asked, what was served, its duration in s (null when skipped: the cache was unusable). */
+  read(keys: string[], hits: ReadonlyMap<string, Hit<unknown>>, seconds: number | null): void;
+  /** A store call failed or timed out; the request went on without the cache. */
+  failed(operation: string): void;
+  /** An invalidation round trip ended (acknowledged or failed), in s. */
+  invalidated(seconds: number): void;
 }
 
 /** Per-operation cache state: the fence, the epoch and the tags of everything read. */
@@ -33,6 +45,12 @@ export interface CacheScope {
   epoch: string;
   /** Tags of every entity, list and aggregate this operation's result contains. */
   tags: Set<string>;
+  /**
+   * False once the operation may hold data the fence does not cover: its first cache read
+   * failed (so the fence would be taken after some database reads), or the epoch moved
+   * under it. Such an operation reads from the database and writes nothing back.
+   */
+  writable: boolean;
 }
 
 export interface Hit<T> {
@@ -74,8 +92,8 @@ export interface Cache {
   newScope(): CacheScope;
   /** L1 copies (validated by stamp) and L2 entries for `keys` in one round trip; sets scope.fence. */
   get<T>(scope: CacheScope, keys: string[]): Promise<Map<string, Hit<T>>>;
-  /** Fenced write-back: an entry is stored only if none of its tags was invalidated after scope.fence. */
-  set<T>(scope: CacheScope, items: StoreItem<T>[]): Promise<void>;
+  /** Fenced write-back: an entry is stored only if none of its tags was invalidated after scope.fence. True per item stored. */
+  set<T>(scope: CacheScope, items: StoreItem<T>[]): Promise<boolean[]>;
   /** get, then `fetch` what missed, then set; the fetched values are returned whether stored or not. */
   readThrough<T>(
     scope: CacheScope,
@@ -96,7 +114,7 @@ export interface Cache {
    */
   tryLease(scope: CacheScope, key: string, ttlMs: number): Promise<(() => Promise<void>) | 'held' | 'unavailable'>;
   /** Whether the cache is being used; false while degraded (see reason). */
-  health(): { usable: boolean; reason: string | null };
+  health(): { usable: boolean; reason: string | null; state: 'ok' | 'circuit-open' | 'suspended' | 'reconnecting' };
   /**
    * Drops this instance's L1 copies of invalidated entries (told over Pub/Sub by the instance
    * that invalidated). Only memory hygiene: L1 copies are validated on every use anyway, since
@@ -158,13 +176,17 @@ export function createCache(options: CacheOptions): Cache {
 
   const fail = (operation: string, err: unknown) => {
     stats.errors++;
+    options.observer?.failed(operation);
     breakerOpenUntil = Date.now() + breakerCooldownMs;
     logger.warn({ operation, err: (err as Error).message }, 'cache store failed; serving from the database');
   };
 
+  // Bumped by every new reason for suspicion: a recovery that began before it must not clear it.
+  let suspectGeneration = 0;
   const markSuspect = (reason: string) => {
     if (!suspect) logger.warn({ reason }, 'cache suspended until the epoch moves on');
     suspect = reason;
+    suspectGeneration++;
     l1?.clear();
     scheduleRecovery();
   };
@@ -173,9 +195,11 @@ export function createCache(options: CacheOptions): Cache {
     if (recovery || closed) return;
     recovery = setTimeout(async () => {
       recovery = null;
+      const generation = suspectGeneration;
       try {
         epoch = await withTimeout(store.bumpEpoch());
         identity = await withTimeout(store.identity()).catch(() => identity);
+        if (generation !== suspectGeneration) return scheduleRecovery();
         logger.info({ epoch }, 'cache resumed under a new epoch');
         suspect = null;
       } catch {
@@ -185,14 +209,35 @@ export function createCache(options: CacheOptions): Cache {
     recovery.unref();
   };
 
+  const retryBriefly = async <T>(fn: () => Promise<T>): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (attempt >= 3) throw err;
+        await new Promise((r) => setTimeout(r, 50 * attempt));
+      }
+    }
+  };
+
   const cache: Cache = {
     stats,
     now: clock,
-    newScope: () => ({ fence: null, epoch, tags: new Set() }),
+    newScope: () => ({ fence: null, epoch, tags: new Set(), writable: true }),
 
     async get<T>(scope: CacheScope, keys: string[]) {
       const hits = new Map<string, Hit<T>>();
-      if (suspect || unverified || breakerOpen() || !keys.length) return hits;
+      // Metrics (issue 7): what this read served and how long it took (every return goes through done).
+      const started = performance.now();
+      const done = (skipped = false) => {
+        options.observer?.read(keys, hits, skipped ? null : (performance.now() - started) / 1000);
+        return hits;
+      };
+      if (!keys.length) return done(true);
+      if (suspect || unverified || breakerOpen()) {
+        if (scope.fence === null) scope.writable = false;
+        return done(true);
+      }
       const now = clock();
       const fromL1: [string, L1Entry][] = [];
       const fromL2: string[] = [];
@@ -206,17 +251,21 @@ export function createCache(options: CacheOptions): Cache {
         result = await withTimeout(store.read(scope.epoch, fromL2, fromL1.map(([k]) => k)));
       } catch (err) {
         fail('read', err);
-        return hits;
+        if (scope.fence === null) scope.writable = false;
+        return done();
       }
       // Reading before any database read makes this the operation's fence.
-      if (scope.fence === null) scope.fence = result.clock;
+      const hadFence = scope.fence !== null;
+      if (!hadFence) scope.fence = result.clock;
       if (result.epoch !== scope.epoch) {
+        // What this operation read before the move belongs to the old epoch: never write it into the new one.
+        if (hadFence) scope.writable = false;
         // The epoch moved (purge or recovery elsewhere): everything read under the old one is void.
         epoch = result.epoch;
         scope.epoch = result.epoch;
         l1?.clear();
         stats.misses += keys.length;
-        return hits;
+        return done();
       }
       fromL1.forEach(([key, local], i) => {
         // An L1 copy is current only while L2 still holds the very write it came from:
@@ -244,11 +293,11 @@ export function createCache(options: CacheOptions): Cache {
         }
         hits.set(key, { value, stale, source: 'l2' });
       });
-      return hits;
+      return done();
     },
 
     async set<T>(scope: CacheScope, items: StoreItem<T>[]) {
-      if (suspect || unverified || breakerOpen() || scope.fence === null || !items.length) return;
+      if (suspect || unverified || breakerOpen() || !scope.writable || scope.fence === null || !items.length) return items.map(() => false);
       const now = clock();
       const encoded = items.map((item) => {
         const stamp = newStamp(scope.fence!);
@@ -263,12 +312,14 @@ export function createCache(options: CacheOptions): Cache {
             scope.fence,
           ),
         );
-        stored.forEach((ok, i) => {
+        stored.forEach((ok) => {
           if (ok) stats.writes++;
           else stats.writesRefused++;
         });
+        return stored;
       } catch (err) {
         fail('write', err);
+        return items.map(() => false);
       }
     },
 
@@ -302,12 +353,16 @@ export function createCache(options: CacheOptions): Cache {
     async invalidate(tags) {
       if (!tags.length) return 0;
       stats.invalidations++;
-      // Tried even while the breaker is open: a lost invalidation costs the whole cache (new epoch).
+      const started = performance.now(); // metrics (issue 7)
+      // Tried even while the breaker is open, and retried briefly (a connection that was just
+      // reset refuses commands until it reconnects): a lost invalidation costs the whole cache.
       try {
-        const { deleted } = await withTimeout(store.invalidate(tags));
+        const { deleted } = await retryBriefly(() => withTimeout(store.invalidate(tags)));
+        options.observer?.invalidated((performance.now() - started) / 1000);
         cache.onInvalidated?.(tags);
         return deleted;
       } catch (err) {
+        options.observer?.invalidated((performance.now() - started) / 1000);
         fail('invalidate', err);
         // The entries may still be there, unaware of this change: stop trusting them.
         markSuspect(`invalidation of ${tags.length} tags failed: ${(err as Error).message}`);
@@ -335,6 +390,8 @@ export function createCache(options: CacheOptions): Cache {
     health: () => ({
       usable: !suspect && !unverified && !breakerOpen(),
       reason: suspect ?? (unverified ? 'reconnecting to the cache store' : breakerOpen() ? 'cache store failing (circuit open)' : null),
+      // For the lifeline_cache_state gauge (issue 7).
+      state: suspect ? 'suspended' : unverified ? 'reconnecting' : breakerOpen() ? 'circuit-open' : 'ok',
     }),
 
     dropLocal(tags) {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { STAMP_LENGTH } from './codec.js';
 import type { Keyspace } from './keys.js';
@@ -112,7 +113,11 @@ export function createRedisStore(redis: Redis | Cluster, keys: Keyspace, options
       await client.lifelineCacheRelease(keys.lease(epoch, key), token);
     },
     async bumpEpoch() {
-      return String(await client.incr(keys.epoch));
+      // Unique, not a counter: a Redis restored from a snapshot could otherwise hand out an
+      // epoch that was already used (and written under) before the restore.
+      const next = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+      await client.set(keys.epoch, next);
+      return next;
     },
     async identity() {
       const info = await (client as Redis).info('server');

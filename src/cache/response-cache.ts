@@ -26,6 +26,8 @@ export interface ResponseRequest {
 
 export interface Lookup {
   scope: CacheScope;
+  /** The signed-in user the lookup was made for, null when anonymous. */
+  userId: number | null;
   key: string;
   privateKey: string | null;
   hit: CachedResponse | null;
@@ -63,7 +65,7 @@ export function createResponseCache(options: ResponseCacheOptions) {
   const maxGraceMs = options.maxGraceMs ?? 300_000;
   const waitForHolderMs = options.waitForHolderMs ?? 1_500;
   const leaseMs = options.leaseMs ?? 3_000;
-  const inflight = new Map<string, Promise<CachedResponse | null>>();
+  const inflight = new Map<string, Flight>();
 
   const hashOf = (r: ResponseRequest) =>
     sha256(`${r.documentHash}\u0000${r.operationName ?? ''}\u0000${stableStringify(r.variables ?? {})}\u0000${r.format}`);
@@ -77,41 +79,52 @@ export function createResponseCache(options: ResponseCacheOptions) {
       const privateKey = userId === null ? null : privateResponseKey(userId, hash);
       const hits = await cache.get<CachedResponse>(scope, privateKey ? [key, privateKey] : [key]);
       const hit = hits.get(key) ?? (privateKey ? hits.get(privateKey) : undefined) ?? null;
-      return { scope, key, privateKey, hit: hit?.value ?? null, stale: hit?.stale ?? false };
+      return { scope, userId, key, privateKey, hit: hit?.value ?? null, stale: hit?.stale ?? false };
     },
 
     /** Stores a response fenced by the lookup's scope; PRIVATE ones only under the user's key. */
     async store(lookup: Lookup, response: CachedResponse, tags: Iterable<string>): Promise<boolean> {
       const isPrivate = response.scope === 'PRIVATE';
       if (isPrivate && !lookup.privateKey) return false;
-      const key = isPrivate ? lookup.privateKey! : lookup.key;
-      const allTags = [...tags, ...(isPrivate ? [userTag(key.split(':')[2]!)] : [])];
+      const allTags = [...tags, ...(isPrivate ? [userTag(lookup.userId!)] : [])];
+      // An entry without tags could never be invalidated (e.g. a by-id miss that returned null).
+      if (!allTags.length) return false;
       const ttlMs = response.maxAge * 1000;
-      await cache.set(lookup.scope, [
-        { key, value: response, tags: allTags, ttlMs, graceMs: Math.min(ttlMs * graceFraction, maxGraceMs) },
+      const [stored] = await cache.set(lookup.scope, [
+        { key: isPrivate ? lookup.privateKey! : lookup.key, value: response, tags: allTags, ttlMs, graceMs: Math.min(ttlMs * graceFraction, maxGraceMs) },
       ]);
-      return true;
+      return stored ?? false;
     },
 
     /**
-     * Runs `compute` for a missing or stale entry so that concurrent callers on every
-     * instance cause one computation. Returns the response to serve as a hit, or null
-     * when this caller must execute itself (it holds the lease, or waited too long).
-     * `compute` runs only for the holder; its result is shared with local followers.
+     * Makes concurrent misses of one query cause one computation, on every instance: a
+     * local single flight, and across instances a lease on the public key. Returns the
+     * response to serve as a hit, or 'execute' when this caller must run the operation
+     * itself; returns null after running `execute` as the holder (which then answered).
+     *
+     * A follower takes the holder's result only if it cannot predate anything the follower
+     * must see: the holder's fence is at least the follower's (every invalidation acknowledged
+     * before the follower started is covered), the fenced write was accepted, and the result
+     * is PUBLIC or the follower's own.
      */
     async coalesce(
       lookup: Lookup,
       execute: (release: (result: CachedResponse | null) => void) => Promise<void>,
     ): Promise<CachedResponse | null | 'execute'> {
-      const flightKey = `${lookup.scope.epoch}:${lookup.privateKey ?? lookup.key}`;
+      const fence = lookup.scope.fence;
+      if (fence === null || !lookup.scope.writable) return 'execute';
+      const flightKey = `${lookup.scope.epoch}:${lookup.key}`;
+      const shareable = (flight: Flight, result: CachedResponse | null) =>
+        result !== null && flight.fence >= fence && (result.scope === 'PUBLIC' || flight.userId === lookup.userId) ? result : null;
+
       const local = inflight.get(flightKey);
-      if (local) return (await local) ?? 'execute';
-      const releaseLease = await cache.tryLease(lookup.scope, lookup.privateKey ?? lookup.key, leaseMs);
+      if (local) return shareable(local, await local.result) ?? 'execute';
+      const releaseLease = await cache.tryLease(lookup.scope, lookup.key, leaseMs);
       // The store cannot coordinate: everyone computes for themselves rather than wait.
       if (releaseLease === 'unavailable') return 'execute';
       if (typeof releaseLease === 'function') {
         let settle!: (r: CachedResponse | null) => void;
-        const flight = new Promise<CachedResponse | null>((resolve) => (settle = resolve));
+        const flight: Flight = { fence, userId: lookup.userId, result: new Promise((resolve) => (settle = resolve)) };
         inflight.set(flightKey, flight);
         try {
           await execute((result) => settle(result));
@@ -122,26 +135,25 @@ export function createResponseCache(options: ResponseCacheOptions) {
         }
         return null;
       }
-      // Another instance is computing: a stale entry is served meanwhile; otherwise wait for its result.
+      // Another instance is computing: a stale entry is served meanwhile; otherwise wait for its
+      // stored result (entries in the cache are fenced and invalidated, so any fresh one will do).
       if (lookup.hit && lookup.stale) return lookup.hit;
-      const waited = (async () => {
-        const deadline = Date.now() + waitForHolderMs;
-        while (Date.now() < deadline) {
-          await new Promise((r) => setTimeout(r, 15));
-          const again = await cache.get<CachedResponse>(cache.newScope(), [lookup.privateKey ?? lookup.key]);
-          const hit = again.values().next().value;
-          if (hit && !hit.stale) return hit.value;
-        }
-        return null;
-      })();
-      inflight.set(flightKey, waited);
-      try {
-        return (await waited) ?? 'execute';
-      } finally {
-        inflight.delete(flightKey);
+      const keys = lookup.privateKey ? [lookup.key, lookup.privateKey] : [lookup.key];
+      const deadline = Date.now() + waitForHolderMs;
+      while (Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 15));
+        const again = await cache.get<CachedResponse>(cache.newScope(), keys);
+        for (const hit of again.values()) if (!hit.stale) return hit.value;
       }
+      return 'execute';
     },
   };
+}
+
+interface Flight {
+  fence: number;
+  userId: number | null;
+  result: Promise<CachedResponse | null>;
 }
 
 export type ResponseCache = ReturnType<typeof createResponseCache>;

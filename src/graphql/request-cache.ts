@@ -31,7 +31,8 @@ export async function readThroughMany<T>(
 ): Promise<Map<string, T>> {
   if (!rc?.entities || !keys.length) return fetch(keys);
   const ttlMs = rc.ttlMs(type);
-  return rc.core.readThrough(rc.scope, keys, fetch, (key, value) => ({ tags: tagsOf(key, value), ttlMs }));
+  // The type's own tag too, so purgeCache(type) reaches lists and pages, not only entities.
+  return rc.core.readThrough(rc.scope, keys, fetch, (key, value) => ({ tags: [...tagsOf(key, value), type], ttlMs }));
 }
 
 export async function readThroughOne<T>(

@@ -8,11 +8,14 @@ export const entityTag = (type: string, id: string | number) => `${type}:${id}`;
 export const inventoryItemTag = (hospitalId: number, bloodGroup: string) => `InventoryItem:${hospitalId}:${bloodGroup}`;
 export const DASHBOARD_TAG = 'DashboardStats';
 
+// Filters compare with `||`: an empty string filters nothing (the repositories treat it as unset),
+// so it must name the same lists as an absent filter.
+
 /** Stable cache key of a list read: its name and every argument that shapes it. */
 export function listKey(name: string, params: Record<string, string | number | boolean | null | undefined>): string {
   return `${name}?${Object.keys(params)
     .sort()
-    .map((k) => `${k}=${params[k] ?? '*'}`)
+    .map((k) => `${k}=${params[k] || '*'}`)
     .join('&')}`;
 }
 
@@ -22,7 +25,7 @@ export interface DonorListFilter {
   bloodGroup?: string | null;
   region?: string | null;
 }
-export const donorListTag = (f: DonorListFilter) => `Donor:list:bloodGroup=${f.bloodGroup ?? '*'}:region=${f.region ?? '*'}`;
+export const donorListTag = (f: DonorListFilter) => `Donor:list:bloodGroup=${f.bloodGroup || '*'}:region=${f.region || '*'}`;
 
 /** Every donors(...) list a donor with these values appears in: each filter matches or is unset. */
 export function donorListTags(d: Pick<DonorRow, 'bloodGroup' | 'region'>): string[] {
@@ -40,7 +43,7 @@ export function newDonorTags(d: Pick<DonorRow, 'id' | 'bloodGroup' | 'region'>):
 
 // ---- hospitals and inventory ------------------------------------------------------------
 
-export const hospitalListTag = (region?: string | null) => `Hospital:list:region=${region ?? '*'}`;
+export const hospitalListTag = (region?: string | null) => `Hospital:list:region=${region || '*'}`;
 export const hospitalInventoryTag = (hospitalId: number) => `Inventory:hospital:${hospitalId}`;
 export const availabilityTag = (bloodGroup: string, region?: string | null) =>
   region ? `Inventory:${bloodGroup}:region=${region}` : `Inventory:${bloodGroup}`;
@@ -66,7 +69,7 @@ export interface BloodRequestListFilter {
 
 /** The tag of one bloodRequests(...) list: its exact filter values, '*' for unset. */
 export function bloodRequestListTag(f: BloodRequestListFilter): string {
-  return `BloodRequest:list:status=${f.status ?? '*'}:urgency=${f.urgency ?? '*'}:region=${f.region ?? '*'}`;
+  return `BloodRequest:list:status=${f.status || '*'}:urgency=${f.urgency || '*'}:region=${f.region || '*'}`;
 }
 export const hospitalRequestsTag = (hospitalId: number) => `BloodRequest:hospital:${hospitalId}`;
 
@@ -88,7 +91,7 @@ export function bloodRequestTags(
 
 // ---- campaigns and donations --------------------------------------------------------------
 
-export const campaignListTag = (region?: string | null) => `Campaign:list:region=${region ?? '*'}`;
+export const campaignListTag = (region?: string | null) => `Campaign:list:region=${region || '*'}`;
 
 /** A campaign's entity and the lists it appears in (all campaigns, and its region's). */
 export function campaignTags(id: number, region: string): string[] {

@@ -14,7 +14,12 @@ const MAX_CAMPAIGN_DAYS = 366;
 
 export const campaignResolvers: Resolvers = {
   Query: {
-    campaign: (_p, { id }, { loaders }) => loaders.campaign.load(parseId('Campaign', id)),
+    campaign: (_p, { id }, { loaders, cache }) => {
+      const campaignId = parseId('Campaign', id);
+      // Tagged even when it does not exist yet: a later createCampaign must drop a cached null.
+      tagResponse(cache, entityTag('Campaign', campaignId));
+      return loaders.campaign.load(campaignId);
+    },
     campaigns: async (_p, { activeOnly, region }, { services, loaders, cache }) => {
       const listTag = campaignListTag(region);
       tagResponse(cache, listTag);

@@ -14,7 +14,12 @@ import { updateDonor, type DonorChanges } from './writes.js';
 
 export const donorResolvers: Resolvers = {
   Query: {
-    donor: (_p, { id }, { loaders }) => loaders.donor.load(parseId('Donor', id)),
+    donor: (_p, { id }, { loaders, cache }) => {
+      const donorId = parseId('Donor', id);
+      // Tagged even when it does not exist yet: a later register must drop a cached null.
+      tagResponse(cache, entityTag('Donor', donorId));
+      return loaders.donor.load(donorId);
+    },
     donors: async (_p, { bloodGroup, region, first, after }, { services, loaders, cache }) => {
       const limit = checkPageSize(first);
       const afterId = decodeCursor('Donor', after);

@@ -6,7 +6,11 @@ import { entityTag, hospitalInventoryTag, hospitalListTag, hospitalRequestsTag, 
 
 export const hospitalResolvers: Resolvers = {
   Query: {
-    hospital: (_p, { id }, { loaders }) => loaders.hospital.load(parseId('Hospital', id)),
+    hospital: (_p, { id }, { loaders, cache }) => {
+      const hospitalId = parseId('Hospital', id);
+      tagResponse(cache, entityTag('Hospital', hospitalId));
+      return loaders.hospital.load(hospitalId);
+    },
     hospitals: async (_p, { region }, { services, loaders, cache }) => {
       const listTag = hospitalListTag(region);
       tagResponse(cache, listTag);

@@ -20,7 +20,7 @@ export const inventoryResolvers: Resolvers = {
         'InventoryItem',
         listKey('availability', { bloodGroup, region }),
         () => availability(services.database.db, bloodGroup, region),
-        (rows) => [listTag, ...rows.flatMap((r) => [inventoryItemTag(r.item.hospitalId, r.item.bloodGroup), entityTag('Hospital', r.hospital.id)])],
+        (rows) => [listTag, 'Hospital', ...rows.flatMap((r) => [inventoryItemTag(r.item.hospitalId, r.item.bloodGroup), entityTag('Hospital', r.hospital.id)])],
       );
       // The join already fetched each hospital: prime the loader so InventoryItem.hospital costs nothing.
       for (const { hospital } of result) loaders.hospital.prime(hospital.id, hospital);
