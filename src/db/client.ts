@@ -23,6 +23,8 @@ export interface Database {
   stats: DatabaseStats;
   /** Called for every statement sent to the server. Returns an unsubscribe function. */
   onStatement(listener: (sqlText: string) => void): () => void;
+  /** Called when a statement the app issued settles, with its duration in s (metrics). Returns an unsubscribe function. */
+  onStatementEnd(listener: (seconds: number, ok: boolean) => void): () => void;
   /** Runs `SELECT 1`; throws when the database is unreachable. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -50,6 +52,22 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
     listeners.add(l);
     return () => listeners.delete(l);
   };
+  // Statement durations (issue 7, /metrics): from the driver call to its result or error.
+  const endListeners = new Set<(seconds: number, ok: boolean) => void>();
+  const onStatementEnd = (l: (seconds: number, ok: boolean) => void) => {
+    endListeners.add(l);
+    return () => endListeners.delete(l);
+  };
+  const timed = (pending: PromiseLike<unknown>) => {
+    if (!endListeners.size) return;
+    const started = performance.now();
+    const end = (ok: boolean) => () => {
+      const seconds = (performance.now() - started) / 1000;
+      for (const l of endListeners) l(seconds, ok);
+    };
+    // Promise.prototype.then, not the driver's own then(): observing must not start or change the query.
+    Promise.prototype.then.call(pending, end(true), end(false));
+  };
 
   if (options.url) {
     const { default: postgres } = await import('postgres');
@@ -65,12 +83,14 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
       // postgres.js calls debug once per statement written to the socket.
       debug: (_conn, query) => record(query),
     });
+    timeStatements(client, timed);
     const db = drizzle(client, { schema }) as unknown as Db;
     return {
       db,
       driver: 'postgres',
       stats,
       onStatement,
+      onStatementEnd,
       ping: async () => {
         await client`select 1`;
       },
@@ -89,11 +109,15 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
   const originalExec = client.exec.bind(client);
   client.query = ((q: string, ...rest: unknown[]) => {
     record(q);
-    return (originalQuery as (...a: unknown[]) => unknown)(q, ...rest);
+    const pending = (originalQuery as (...a: unknown[]) => Promise<unknown>)(q, ...rest);
+    timed(pending);
+    return pending;
   }) as typeof client.query;
   client.exec = ((q: string, ...rest: unknown[]) => {
     record(q);
-    return (originalExec as (...a: unknown[]) => unknown)(q, ...rest);
+    const pending = (originalExec as (...a: unknown[]) => Promise<unknown>)(q, ...rest);
+    timed(pending);
+    return pending;
   }) as typeof client.exec;
   const db = drizzle(client, { schema }) as unknown as Db;
   return {
@@ -101,12 +125,43 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
     driver: 'pglite',
     stats,
     onStatement,
+    onStatementEnd,
     ping: async () => {
       await client.query('select 1');
     },
     close: () => client.close(),
   };
 }
+
+/**
+ * Times every statement drizzle issues through postgres.js (issue 7, /metrics). postgres.js has
+ * no completion hook, so `unsafe()` (drizzle's one entry point) is wrapped on the client and on
+ * the client of every transaction and savepoint, which postgres.js creates per scope.
+ */
+function timeStatements(sql: PgSql, timed: (pending: PromiseLike<unknown>) => void): void {
+  const unsafe = sql.unsafe;
+  sql.unsafe = ((...args: Parameters<PgSql['unsafe']>) => {
+    const query = unsafe.apply(sql, args);
+    timed(query);
+    return query;
+  }) as PgSql['unsafe'];
+  // begin(fn) / begin(options, fn) and savepoint(fn) / savepoint(name, fn) hand fn a new client.
+  for (const method of ['begin', 'savepoint'] as const) {
+    const original = (sql as unknown as Record<string, ((...a: unknown[]) => unknown) | undefined>)[method];
+    if (typeof original !== 'function') continue;
+    (sql as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+      const fn = args[args.length - 1];
+      if (typeof fn === 'function') {
+        args[args.length - 1] = (tx: PgSql) => {
+          timeStatements(tx, timed);
+          return (fn as (tx: PgSql) => unknown)(tx);
+        };
+      }
+      return original.apply(sql, args);
+    };
+  }
+}
+type PgSql = import('postgres').Sql;
 
 /** Rows of a raw `db.execute(sql)` result, whichever driver produced it. */
 export async function rows<T>(executor: Executor, query: SQL): Promise<T[]> {
