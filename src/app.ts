@@ -37,6 +37,8 @@ import type { PubSubStats } from './pubsub/pubsub.js';
 import { createPublishStep } from './pubsub/publish-step.js';
 import type { SnapshotFeedStats } from './pubsub/snapshot-feed.js';
 import { createLogger, type Logger } from './observability/logger.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
+import { createRequestObserver } from './observability/request-log.js';
 import { createRedisClient, type RedisClient } from './redis/client.js';
 
 export interface App {
@@ -45,6 +47,8 @@ export interface App {
   /** The services every operation shares (cache, auth, ...), e.g. for metrics and tests. */
   services: AppServices;
   logger: Logger;
+  /** This instance's Prometheus registry (GET /metrics). */
+  metrics: Metrics;
   /** Listens on config.host:config.port (0 = a free port). */
   start(): Promise<{ url: string; port: number }>;
   /** Drains HTTP and WebSockets, closes pools. Idempotent. */
@@ -71,6 +75,9 @@ export interface AppOptions {
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const database = await createDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  // Metrics (issue 7): one registry per instance; SQL counted and timed from the first statement.
+  const metrics = createMetrics();
+  metrics.watchDatabase(database);
   await runMigrations(database);
   if (config.seedDemoData && (await isDatabaseEmpty(database.db))) {
     const summary = await seedDatabase(database.db, DEMO_SEED);
@@ -80,6 +87,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const redis: RedisClient | null = config.redisUrl
     ? createRedisClient({ url: config.redisUrl, cluster: config.redisCluster, name: 'main', logger })
     : null;
+  if (redis) metrics.watchRedis(redis, 'main');
   const auth = createAuthService({
     store: redis ? createRedisSessionStore({ redis, prefix: config.cachePrefix }) : createMemorySessionStore(),
     secret: config.jwtSecret,
@@ -100,7 +108,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // ("invalidate, then publish"); ws.ts serves the subscriptions; stop() closes this after ws.
   const pubsub = await createPubSub({ redisUrl: config.redisUrl, redisCluster: config.redisCluster, prefix: config.cachePrefix, logger });
   const live: LiveServices = {
-    pubsub,
+    pubsub: metrics.observeDelivery(pubsub), // subscriptions listen through it: delivery lag metric
     feeds: {
       dashboardStatsUpdated: createDashboardFeed({ pubsub, database, now: () => services.now(), logger, intervalMs: options.live?.dashboardIntervalMs }),
     },
@@ -124,6 +132,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           l1MaxBytes: config.cacheL1Mb * 1024 * 1024,
           unsafeSkipL1Validation: options.unsafe?.skipL1Validation,
           now: options.cacheClock,
+          observer: metrics.cache,
         });
   let l1Subscriber: RedisClient | null = null;
   if (cache && redis && config.cacheL1Mb > 0) {
@@ -131,6 +140,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // correctness does not wait for this message: L1 copies are validated on every use).
     const channel = `${config.cachePrefix}cache:invalidated`;
     l1Subscriber = createRedisClient({ url: config.redisUrl!, cluster: config.redisCluster, name: 'cache-l1', logger, failFast: false });
+    metrics.watchRedis(l1Subscriber, 'cache-l1');
     l1Subscriber.on('message', (_channel: string, message: string) => cache.dropLocal(message.split('\n')));
     void l1Subscriber.subscribe(channel).catch((err: Error) => logger.warn({ err: err.message }, 'cache L1 drop channel unavailable'));
     cache.onInvalidated = (tags) => void redis.publish(channel, tags.join('\n')).catch(() => {});
@@ -245,6 +255,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       maxBodyBytes: config.maxBodyBytes,
       now: cache?.now,
       logger,
+      // One log line and one metrics sample per request; GET /metrics (issue 7).
+      observe: createRequestObserver({ logger, metrics }),
+      metrics,
     }),
   );
   const ws = attachWebSocket({
@@ -256,6 +269,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     limits: options.live,
     logger,
   });
+  // Gauges read these at scrape time (issue 7).
+  metrics.sources.cache = cache ? () => ({ stats: cache.stats, health: cache.health() }) : undefined;
+  metrics.sources.live = () => ({ ws: ws.stats(), pubsub: pubsub.stats() });
 
   let stopping: Promise<void> | undefined;
   return {
@@ -263,6 +279,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     database,
     services,
     logger,
+    metrics,
     liveStats: () => ({ ws: ws.stats(), pubsub: pubsub.stats(), dashboard: live.feeds.dashboardStatsUpdated.stats() }),
     async start() {
       await new Promise<void>((resolve, reject) => {

@@ -13,6 +13,8 @@ import { sha256, type CachedResponse, type Lookup, type ResponseCache } from '..
 import type { OperationOutcome } from '../graphql/cache-plugin.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { noteErrors, noteOperation, noteResponse, type RequestObserver } from '../observability/request-log.js';
 import { BodyTooLarge, readBody } from './body.js';
 import { checkReadiness, type DependencyCheck } from './health.js';
 import { clientIp, rateLimitKey, sendRateLimited } from './limits.js';
@@ -35,6 +37,10 @@ export interface HttpHandlerOptions {
   /** The cache's clock, for Age and stored-at times. */
   now?: () => number;
   logger: Logger;
+  /** Called as each request starts; logs it and records its metrics when it ends (observability/request-log.ts). */
+  observe?: RequestObserver;
+  /** Served at GET /metrics; unset = 404. */
+  metrics?: Pick<Metrics, 'contentType' | 'scrape'>;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -98,8 +104,10 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(payload), ...headers });
     res.end(payload);
   };
-  const graphqlError = (res: ServerResponse, status: number, message: string, code: string) =>
+  const graphqlError = (res: ServerResponse, status: number, message: string, code: string) => {
+    noteErrors(res, [code]); // request log and metrics (issue 7)
     sendJson(res, status, { errors: [{ message, extensions: { code } }] });
+  };
 
   const sendHit = (res: ServerResponse, hit: CachedResponse, stale: boolean) => {
     const age = Math.max(0, Math.floor((now() - hit.storedAt) / 1000));
@@ -117,6 +125,7 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
   const send = (res: ServerResponse, executed: Executed, xCache: 'MISS' | 'BYPASS') => {
     for (const [key, value] of executed.headers) res.setHeader(key, value);
     res.setHeader('x-cache', xCache);
+    noteResponse(res, executed.outcome, executed.body); // request log and metrics (issue 7)
     res.setHeader('content-length', Buffer.byteLength(executed.body));
     res.statusCode = executed.status;
     res.end(executed.body);
@@ -197,7 +206,10 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     const sessionChecked = (v: Viewer | null): Promise<Viewer | null | GraphQLError> =>
       v ? options.checkSession(v).then(() => v, (err: unknown) => (err instanceof GraphQLError ? err : Promise.reject(err))) : Promise.resolve(v);
 
-    const operation = responseCache && (method === 'GET' || isJson) && !(viewer instanceof GraphQLError) ? operationOf(method, body, url) : null;
+    // Logs and metrics name the operation, cached or not (observability/request-log.ts).
+    const requested = method === 'GET' || isJson ? operationOf(method, body, url) : null;
+    noteOperation(res, requested);
+    const operation = responseCache && requested && !(viewer instanceof GraphQLError) ? requested : null;
     if (!operation || viewer instanceof GraphQLError) {
       const limited = await refused();
       if (limited) return sendRateLimited(res, limited);
@@ -257,6 +269,7 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     const requestId = (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || randomUUID();
     res.setHeader('x-request-id', requestId);
     const url = new URL(req.url ?? '/', 'http://localhost');
+    options.observe?.(req, res, requestId, url.pathname); // request log and metrics (issue 7)
     const run = async () => {
       switch (url.pathname) {
         case '/graphql':
@@ -266,6 +279,13 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
         case '/ready': {
           const report = await checkReadiness(options.readiness);
           return sendJson(res, report.status === 'ready' ? 200 : 503, report, { 'cache-control': 'no-store' });
+        }
+        case '/metrics': {
+          // Prometheus text format (observability/metrics.ts, issue 7).
+          if (!options.metrics) return sendJson(res, 404, { error: 'Metrics are not enabled.' });
+          const text = await options.metrics.scrape();
+          res.writeHead(200, { 'content-type': options.metrics.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+          return void res.end(text);
         }
         default:
           return sendJson(res, 404, { error: `No route for ${url.pathname}. GraphQL lives at /graphql.` });
