@@ -29,6 +29,7 @@ import { formatError } from './graphql/format-error.js';
 import { buildSchema } from './graphql/schema.js';
 import { MAX_TOKENS, operationCostPlugin, operationLimitsRule } from './graphql/operation-limits.js';
 import { createHttpHandler } from './http/server.js';
+import { createStaticSite, defaultDashboardDir } from './http/static.js';
 import { attachWebSocket, type WebSocketLimits, type WebSocketStats } from './http/ws.js';
 import { createDashboardFeed } from './modules/dashboard/subscriptions.js';
 import { createPubSub } from './pubsub/index.js';
@@ -70,6 +71,8 @@ export interface AppOptions {
   unsafe?: { skipInvalidation?: boolean; skipFence?: boolean; skipL1Validation?: boolean };
   /** The clock (ms) cache freshness is judged by; tests move it to expire entries without sleeping. */
   cacheClock?: () => number;
+  /** The built dashboard page served at /dashboard (issue 8). Default dist/public/dashboard, written by `npm run build`. */
+  dashboardDir?: string;
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -252,6 +255,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             ]
           : []),
       ],
+      // The live dashboard page (issue 8): static files built by dashboard/build.ts.
+      dashboard: createStaticSite({
+        root: options.dashboardDir ?? defaultDashboardDir(),
+        mountPath: '/dashboard',
+        buildHint: 'Run `npm run build` (or `npm start`, which builds it).',
+        logger,
+      }),
       maxBodyBytes: config.maxBodyBytes,
       now: cache?.now,
       logger,

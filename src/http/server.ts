@@ -17,6 +17,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { noteErrors, noteOperation, noteResponse, type RequestObserver } from '../observability/request-log.js';
 import { BodyTooLarge, readBody } from './body.js';
 import { checkReadiness, type DependencyCheck } from './health.js';
+import type { StaticSiteHandler } from './static.js';
 import { clientIp, rateLimitKey, sendRateLimited } from './limits.js';
 
 export interface HttpHandlerOptions {
@@ -33,6 +34,8 @@ export interface HttpHandlerOptions {
   /** null when the full-response cache is off. */
   responseCache: ResponseCache | null;
   readiness: DependencyCheck[];
+  /** The dashboard page's static files (issue 8), answering /dashboard and /dashboard/*; unset = 404. */
+  dashboard?: StaticSiteHandler;
   maxBodyBytes: number;
   /** The cache's clock, for Age and stored-at times. */
   now?: () => number;
@@ -288,6 +291,8 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
           return void res.end(text);
         }
         default:
+          // The live dashboard page (issue 8): /dashboard and the files under it (http/static.ts).
+          if (options.dashboard && (url.pathname === '/dashboard' || url.pathname.startsWith('/dashboard/'))) return options.dashboard(req, res, url.pathname);
           return sendJson(res, 404, { error: `No route for ${url.pathname}. GraphQL lives at /graphql.` });
       }
     };
