@@ -35,6 +35,8 @@ export interface Config {
   loginRateLimitPerMinute: number;
   /** Proxies in front of the server whose X-Forwarded-For entries identify the client IP. Default 0 (the socket's peer). */
   trustProxy: number;
+  /** A GraphQL request still running after this many ms gets 503 SERVICE_UNAVAILABLE (issue 5). Default 15,000. */
+  requestTimeoutMs: number;
   /** Seed a small demo data set when the database is empty. Default: on for embedded PGlite. */
   seedDemoData: boolean;
   /** Maximum request body in bytes. Default 1 MiB. */
@@ -43,6 +45,8 @@ export interface Config {
   cacheMode: 'off' | 'entity' | 'full';
   /** In-process L1 in front of Redis, in MiB; 0 turns it off. Default 64. */
   cacheL1Mb: number;
+  /** Longest one cache call may take before the request goes on from PostgreSQL, in ms. Default 250. */
+  cacheTimeoutMs: number;
 }
 
 class ConfigError extends Error {}
@@ -92,10 +96,12 @@ const envSchema = z.object({
   RATE_LIMIT_PER_MINUTE: int('RATE_LIMIT_PER_MINUTE', 0, 10_000_000).default(600),
   LOGIN_RATE_LIMIT_PER_MINUTE: int('LOGIN_RATE_LIMIT_PER_MINUTE', 1, 10_000_000).default(10),
   TRUST_PROXY: int('TRUST_PROXY', 0, 10).default(0),
+  REQUEST_TIMEOUT_MS: int('REQUEST_TIMEOUT_MS', 100, 600_000).default(15_000),
   SEED_DEMO_DATA: z.enum(['0', '1', 'true', 'false'], { error: () => 'SEED_DEMO_DATA must be 0 or 1' }).optional(),
   MAX_BODY_BYTES: int('MAX_BODY_BYTES', 1024, 64 * 1024 * 1024).default(1024 * 1024),
   CACHE_MODE: z.enum(['off', 'entity', 'full'], { error: () => 'CACHE_MODE must be off, entity or full' }).default('full'),
   CACHE_L1_MB: int('CACHE_L1_MB', 0, 16_384).default(64),
+  CACHE_TIMEOUT_MS: int('CACHE_TIMEOUT_MS', 10, 10_000).default(250),
 });
 
 const truthy = (v: string | undefined) => v === '1' || v === 'true';
@@ -145,10 +151,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     loginRateLimitPerMinute: e.LOGIN_RATE_LIMIT_PER_MINUTE,
     trustProxy: e.TRUST_PROXY,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     seedDemoData: e.SEED_DEMO_DATA === undefined ? !e.DATABASE_URL : truthy(e.SEED_DEMO_DATA),
     maxBodyBytes: e.MAX_BODY_BYTES,
     cacheMode: e.CACHE_MODE,
     cacheL1Mb: e.CACHE_L1_MB,
+    cacheTimeoutMs: e.CACHE_TIMEOUT_MS,
   };
 }
 

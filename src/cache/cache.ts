@@ -344,8 +344,9 @@ export function createCache(options: CacheOptions): Cache {
           out.set(key, value);
           items.push({ key, value, ...describe(key, value) });
         }
-        // Write-back does not delay the answer; the fence keeps it safe whenever it lands.
-        void cache.set(scope, items);
+        // Awaited (bounded by the timeout) so the caller's next request finds what this one loaded;
+        // the fence would keep a late write safe, but a late write is a needless miss.
+        await cache.set(scope, items);
       }
       return out;
     },

@@ -15,7 +15,7 @@ let staff: string;
 
 beforeAll(async () => {
   redis = await startPrivateRedis();
-  const env = { CACHE_PREFIX: uniqueCachePrefix() };
+  const env = { CACHE_PREFIX: uniqueCachePrefix(), CACHE_TIMEOUT_MS: '250' };
   a = await startInstance({ databaseUrl: db().url, redisUrl: redis.url, env });
   b = await startInstance({ databaseUrl: db().url, redisUrl: redis.url, env });
   staff = (await demoTokens(a.url)).staff;
