@@ -77,7 +77,8 @@ export interface AppOptions {
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const database = await createDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  // Issue 5: the server cancels a statement before the request deadline does, so the common slow case ends in a clean rollback.
+  const database = await createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, statementTimeoutMs: Math.max(100, config.requestTimeoutMs - 2_000) });
   // Metrics (issue 7): one registry per instance; SQL counted and timed from the first statement.
   const metrics = createMetrics();
   metrics.watchDatabase(database);
@@ -238,6 +239,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       },
       rateLimit: rateLimiter ? (key) => rateLimiter.consume(key) : undefined,
       trustedProxies: config.trustProxy,
+      requestTimeoutMs: config.requestTimeoutMs,
       responseCache,
       readiness: [
         { name: 'postgres', ping: () => database.ping() },

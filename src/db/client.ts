@@ -37,8 +37,10 @@ export interface DatabaseOptions {
   dataDir?: string;
   /** Connection pool size (postgres.js). Default 10. */
   maxConnections?: number;
-  /** Fail a statement that has not started within this many ms of asking for a connection. */
+  /** Give up connecting to the server after this many seconds. Default 3 (issue 5: a request fails fast when PostgreSQL is down). */
   connectTimeoutSeconds?: number;
+  /** Server-side statement_timeout in ms (postgres.js only); 0 = none. Default 0. */
+  statementTimeoutMs?: number;
 }
 
 export async function createDatabase(options: DatabaseOptions): Promise<Database> {
@@ -74,8 +76,13 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
     const { drizzle } = await import('drizzle-orm/postgres-js');
     const client = postgres(options.url, {
       max: options.maxConnections ?? 10,
-      connect_timeout: options.connectTimeoutSeconds ?? 5,
+      connect_timeout: options.connectTimeoutSeconds ?? 3,
       idle_timeout: 30,
+      // Issue 5: after failed connects postgres.js backs off up to 20 s, and requests queued for a
+      // connection wait that long while PostgreSQL is down. At most 1 s: they fail fast instead.
+      backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
+      // A statement stuck behind a lock or a runaway plan is cancelled by the server (57014 → SERVICE_UNAVAILABLE).
+      ...(options.statementTimeoutMs ? { connection: { statement_timeout: options.statementTimeoutMs } } : {}),
       onnotice: () => {},
       // No per-connection type discovery round trips: we never read array columns,
       // and every statement the counter sees is then one the app asked for.

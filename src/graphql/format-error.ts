@@ -3,11 +3,20 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import type { Logger } from '../observability/logger.js';
 import { ErrorCode } from './errors.js';
 
-const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'CONNECTION_ENDED', 'CONNECTION_CLOSED', 'CONNECT_TIMEOUT', '57P01', '57P03']);
+// Issue 5: also a connection destroyed mid-query, a hung server's statement_timeout (57014),
+// crash shutdown (57P02), too many connections (53300) and SQLSTATE class 08 (connection exception).
+const CONNECTION_ERRORS = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH',
+  'CONNECTION_ENDED', 'CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT',
+  '57P01', '57P02', '57P03', '57014', '53300',
+]);
 
 function isDatabaseUnavailable(err: unknown): boolean {
-  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
-    if (CONNECTION_ERRORS.has((e as { code?: string }).code ?? '')) return true;
+  // `thrownValue`: graphql wraps a thrown value that is not an `instanceof Error` (e.g. an Error
+  // from another realm, as under jest's vm) in NonErrorThrown; the driver's error is inside.
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause ?? (e as { thrownValue?: unknown }).thrownValue) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (CONNECTION_ERRORS.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
   }
   return false;
 }

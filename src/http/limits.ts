@@ -49,3 +49,45 @@ export function sendRateLimited(res: ServerResponse, verdict: RateLimitVerdict):
   });
   res.end(body);
 }
+
+/** Deepest JSON nesting a request may use (variables included): recursive code downstream must not overflow the stack. */
+export const MAX_JSON_DEPTH = 64;
+
+/** True when the JSON text nests arrays/objects deeper than `max` (a linear scan, no parsing, so it is safe on any input). */
+export function jsonNestedDeeperThan(text: string, max = MAX_JSON_DEPTH): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
+/**
+ * Resolves with `pending`'s value, or null once `ms` have passed without one. The work goes on
+ * in the background (JavaScript cannot abort it); a late failure is swallowed, not unhandled.
+ */
+export function withDeadline<T>(pending: Promise<T>, ms: number): Promise<T | null> {
+  pending.catch(() => {});
+  let timer: NodeJS.Timeout;
+  return Promise.race([pending, new Promise<null>((resolve) => (timer = setTimeout(resolve, ms, null)))]).finally(() => clearTimeout(timer));
+}
+
+/** The body of a request that ran out of time (SERVICE_UNAVAILABLE; served with HTTP 503). */
+export function deadlineBody(ms: number): string {
+  return JSON.stringify({
+    errors: [
+      {
+        message: `The request did not complete within ${ms} ms: the database is not answering. A mutation may or may not have been applied; check before retrying.`,
+        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE },
+      },
+    ],
+  });
+}

@@ -18,7 +18,7 @@ import { noteErrors, noteOperation, noteResponse, type RequestObserver } from '.
 import { BodyTooLarge, readBody } from './body.js';
 import { checkReadiness, type DependencyCheck } from './health.js';
 import type { StaticSiteHandler } from './static.js';
-import { clientIp, rateLimitKey, sendRateLimited } from './limits.js';
+import { clientIp, deadlineBody, jsonNestedDeeperThan, MAX_JSON_DEPTH, rateLimitKey, sendRateLimited, withDeadline } from './limits.js';
 
 export interface HttpHandlerOptions {
   apollo: ApolloServer<GraphQLContext>;
@@ -31,6 +31,8 @@ export interface HttpHandlerOptions {
   rateLimit?: (key: string) => Promise<RateLimitVerdict>;
   /** Proxies in front of the server whose X-Forwarded-For entries are trusted (see http/limits.ts). Default 0. */
   trustedProxies?: number;
+  /** A GraphQL execution still running after this many ms is answered with 503 SERVICE_UNAVAILABLE (issue 5); unset = no bound. */
+  requestTimeoutMs?: number;
   /** null when the full-response cache is off. */
   responseCache: ResponseCache | null;
   readiness: DependencyCheck[];
@@ -140,13 +142,20 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
     let context: GraphQLContext | undefined;
-    const response = await apollo.executeHTTPGraphQLRequest({
+    const pending = apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method, headers, search: url.search, body },
       context: async () => {
         if (viewer instanceof GraphQLError) throw viewer;
         return (context = options.context(viewer, requestId, scope, { ip: clientIp(req, options.trustedProxies) }));
       },
     });
+    // Issue 5: a hung PostgreSQL (no answer, no error) must not hold the client forever. The late
+    // result is dropped, so never cached; a timed-out mutation may still commit (said in the error).
+    const response = options.requestTimeoutMs ? await withDeadline(pending, options.requestTimeoutMs) : await pending;
+    if (!response) {
+      const headers: [string, string][] = [['content-type', 'application/json; charset=utf-8'], ['cache-control', 'no-store'], ['retry-after', '5']];
+      return { status: 503, headers, body: deadlineBody(options.requestTimeoutMs!), outcome: undefined };
+    }
     let text = '';
     if (response.body.kind === 'complete') text = response.body.string;
     else for await (const chunk of response.body.asyncIterator) text += chunk;
@@ -193,6 +202,9 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
         throw err;
       }
       if (/^application\/(graphql-response\+)?json\b/i.test(req.headers['content-type'] ?? '')) {
+        // Issue 5: absurdly nested JSON (e.g. variables 100,000 arrays deep) would overflow the
+        // stack of the recursive code after parsing (cache keys, variable coercion): refuse it here.
+        if (jsonNestedDeeperThan(raw)) return graphqlError(res, 400, `The request body nests JSON deeper than ${MAX_JSON_DEPTH} levels.`, 'BAD_REQUEST');
         try {
           body = raw.length ? JSON.parse(raw) : undefined;
           isJson = true;
@@ -274,6 +286,10 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     const url = new URL(req.url ?? '/', 'http://localhost');
     options.observe?.(req, res, requestId, url.pathname); // request log and metrics (issue 7)
     const run = async () => {
+      // Issue 5: the same nesting bound for GET's variables and extensions as for POST bodies.
+      if (url.pathname === '/graphql' && jsonNestedDeeperThan(`${url.searchParams.get('variables') ?? ''}${url.searchParams.get('extensions') ?? ''}`)) {
+        return graphqlError(res, 400, `The variables or extensions nest JSON deeper than ${MAX_JSON_DEPTH} levels.`, 'BAD_REQUEST');
+      }
       switch (url.pathname) {
         case '/graphql':
           return handleGraphQL(req, res, url, requestId);

@@ -1,0 +1,119 @@
+// A PostgreSQL server of the test file's own, to stop, hang and restart without hurting the
+// run-wide one every other file shares. Runs as `nobody` when we are root (initdb refuses root).
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import postgres from 'postgres';
+import { exited, findOnPath, findPostgresBinDir, freePort, spawnService, stopChild, waitUntil } from '../setup/global-setup.js';
+
+export interface PrivatePostgres {
+  /** postgres:// URL of the `lifeline` database. */
+  url: string;
+  /** Immediate shutdown (SIGQUIT: like a crash, no checkpoint); resolves once the server is gone. */
+  kill(): Promise<void>;
+  /** SIGSTOP to the postmaster and every backend: connections stay open, nothing is answered (a hung server or a network partition). */
+  pause(): void;
+  resume(): void;
+  /** Starts the server again on the same port and data (crash recovery included). */
+  start(): Promise<void>;
+  /** Stops it for good and removes its files. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const NOBODY = 65534;
+const isRoot = () => process.getuid?.() === 0;
+
+async function canConnect(url: string): Promise<boolean> {
+  const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
+  try {
+    await sql`select 1`;
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
+export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+  const binDir = findPostgresBinDir();
+  if (!binDir) throw new Error('startPrivatePostgres needs initdb and postgres (apt-get install -y postgresql)');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lifeline-pg-private-'));
+  if (isRoot()) fs.chownSync(dir, NOBODY, NOBODY);
+  const logFile = path.join(dir, 'postgres.log');
+  fs.writeFileSync(logFile, '');
+  if (isRoot()) fs.chownSync(logFile, NOBODY, NOBODY);
+  const setpriv = findOnPath('setpriv');
+  const asNobody = isRoot() ? (setpriv ? [setpriv, `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--'] : [findOnPath('runuser')!, '-u', 'nobody', '--']) : [];
+  const [cmd, ...args] = [...asNobody, path.join(binDir, 'initdb'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync', '-D', path.join(dir, 'data')];
+  const init = spawnSync(cmd!, args, { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+  if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
+
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const launch = async () => {
+    child = spawnService(
+      path.join(binDir, 'postgres'),
+      ['-D', path.join(dir, 'data'), '-p', String(port), '-h', '127.0.0.1', '-k', dir, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
+      { logFile, cwd: dir, asNobody: true, deathSignal: 'KILL' },
+    );
+    await waitUntil(`private postgres on port ${port}`, () => canConnect(adminUrl), { timeoutMs: 30_000, child, logFile });
+  };
+  await launch();
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe('CREATE DATABASE lifeline');
+  await admin.end({ timeout: 5 });
+
+  let stopped: Promise<void> | undefined;
+  let paused: number[] = [];
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/lifeline`,
+    kill: async () => {
+      if (!child) return;
+      child.kill('SIGCONT');
+      child.kill('SIGQUIT');
+      await exited(child);
+    },
+    pause: () => {
+      if (!child?.pid) return;
+      // Backends are the postmaster's children: stopping the postmaster alone leaves open connections answering.
+      paused = [child.pid, ...childrenOf(child.pid)];
+      for (const pid of paused) process.kill(pid, 'SIGSTOP');
+    },
+    resume: () => {
+      for (const pid of paused) {
+        try {
+          process.kill(pid, 'SIGCONT');
+        } catch {
+          // already gone
+        }
+      }
+      paused = [];
+    },
+    start: launch,
+    stop: () =>
+      (stopped ??= (async () => {
+        if (child) await stopChild(child, 'SIGQUIT', 5_000);
+        fs.rmSync(dir, { recursive: true, force: true });
+      })()),
+  };
+}
+
+/** Pids whose parent is `pid` (Linux /proc). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the parenthesised command name: state, ppid, ...
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
