@@ -5,6 +5,7 @@
 // on, so its Redis fallback is under test too. test/cache/lost-invalidation.test.ts covers single
 // requests during a pause and a restart from a snapshot; this file adds the load and the bound.
 import { startInstance, type Instance } from '../helpers/app.js';
+import { DEMO_ACCOUNTS } from '../../src/db/seed.js';
 import { demoTokens, useSeededDatabase } from '../helpers/fixtures.js';
 import { gql } from '../helpers/graphql.js';
 import { startPrivateRedis, uniqueCachePrefix, type PrivateRedis } from '../helpers/redis.js';
@@ -154,6 +155,11 @@ test('killed under load: nothing fails, nothing waits past the bound, /ready say
       await write(writes, i % 2 ? b.url : a.url);
       await new Promise((r) => setTimeout(r, 100));
     }
+    // Signing in needs the session store: refused clearly and fast, not hung and not "wrong password".
+    const started = performance.now();
+    const signIn = await gql(a.url, `mutation { login(email: "${DEMO_ACCOUNTS.staff.email}", password: "${DEMO_ACCOUNTS.staff.password}") { accessToken } }`);
+    expect(signIn.body.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+    expect(performance.now() - started).toBeLessThan(BOUND_MS);
     for (const url of [a.url, b.url]) {
       const ready = await readyReport(url);
       expect(ready.status).toBe(503);
