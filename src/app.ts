@@ -134,6 +134,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             : createMemoryStore({ unsafeSkipFence: options.unsafe?.skipFence }),
           logger,
           l1MaxBytes: config.cacheL1Mb * 1024 * 1024,
+          timeoutMs: config.cacheTimeoutMs,
           unsafeSkipL1Validation: options.unsafe?.skipL1Validation,
           now: options.cacheClock,
           observer: metrics.cache,

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, Kind, parse, type OperationDefinitionNode } from 'graphql';
 import type { ClientInfo, RateLimitVerdict } from '../auth/rate-limit.js';
 import type { Viewer } from '../auth/types.js';
 import type { CacheScope } from '../cache/cache.js';
@@ -95,6 +95,18 @@ function operationOf(method: string, body: unknown, url: URL): Operation | null 
   const query = typeof raw.query === 'string' ? raw.query : undefined;
   if (!query && typeof apqHash !== 'string') return null;
   return { query, apqHash: typeof apqHash === 'string' ? apqHash : undefined, operationName: (raw.operationName as string) ?? null, variables: raw.variables };
+}
+
+/** Whether the selected operation is a query (parsed on misses only; hits never get here). */
+function isQueryOperation(op: Operation): boolean {
+  if (!op.query) return false;
+  try {
+    const operations = parse(op.query, { noLocation: true }).definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+    const selected = op.operationName ? operations.find((d) => d.name?.value === op.operationName) : operations.length === 1 ? operations[0] : undefined;
+    return selected?.operation === 'query';
+  } catch {
+    return false;
+  }
 }
 
 const responseFormat = (req: IncomingMessage) =>
@@ -250,34 +262,33 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     const csrfOk = method === 'POST' || passesCsrfCheck(req);
     if (lookup.hit && !lookup.stale && csrfOk) return sendHit(res, lookup.hit, false);
 
-    const run = async (): Promise<{ executed: Executed; stored: CachedResponse | null }> => {
+    /** Executes the operation and stores its response when cacheable; `stored` only if the fenced write was accepted. */
+    const run = async (): Promise<{ executed: Executed; stored: CachedResponse | null; cacheable: boolean }> => {
       const executed = await execute(req, method, url, body, requestId, viewer, lookup.scope);
       const entry = cacheable(executed, viewer as Viewer | null);
-      if (entry) await responseCache!.store(lookup, entry, lookup.scope.tags);
-      return { executed, stored: entry };
+      const stored = entry ? await responseCache!.store(lookup, entry, lookup.scope.tags) : false;
+      return { executed, stored: stored ? entry : null, cacheable: entry !== null };
+    };
+    /** Sends an executed response; on a database failure a stale copy (never an invalidated one) is served instead. */
+    const answer = ({ executed, cacheable: ok }: { executed: Executed; cacheable: boolean }) => {
+      const failed = executed.outcome?.errorCodes.some((c) => c === 'SERVICE_UNAVAILABLE' || c === 'INTERNAL_SERVER_ERROR');
+      if (!ok && lookup.hit && failed) return sendHit(res, lookup.hit, true);
+      send(res, executed, ok ? 'MISS' : 'BYPASS');
     };
 
-    if (!csrfOk) {
-      // Let Apollo refuse it exactly as it refuses any CSRF-suspect request.
-      const { executed } = await run();
-      return send(res, executed, 'BYPASS');
-    }
+    // Only queries are coalesced: a mutation never has an entry, and two identical mutations are two writes.
+    if (!csrfOk || !isQueryOperation(operation)) return answer(await run());
 
     let answered = false;
     const shared = await responseCache!.coalesce(lookup, async (release) => {
-      const { executed, stored } = await run();
-      release(stored);
+      const result = await run();
+      release(result.stored);
       answered = true;
-      // Stale-if-error: the database failed but a stale copy (never an invalidated one) exists.
-      if (!stored && lookup.hit && executed.outcome?.errorCodes.some((c) => c === 'SERVICE_UNAVAILABLE' || c === 'INTERNAL_SERVER_ERROR')) {
-        return sendHit(res, lookup.hit, true);
-      }
-      send(res, executed, stored ? 'MISS' : 'BYPASS');
+      answer(result);
     });
     if (answered) return;
     if (shared && shared !== 'execute') return sendHit(res, shared, lookup.stale && shared === lookup.hit);
-    const { executed, stored } = await run();
-    send(res, executed, stored ? 'MISS' : 'BYPASS');
+    answer(await run());
   }
 
   return (req, res) => {
