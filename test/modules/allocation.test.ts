@@ -59,6 +59,39 @@ test('100 concurrent fulfilments over two instances: stock never below zero, no 
   expect(stock!.units === 0 || rows.every((r) => r.status === 'FULFILLED') || stock!.units < 3).toBe(true);
 }, 60_000);
 
+test('200 concurrent fulfilments and stock changes mixed over two instances: the final units equal the arithmetic', async () => {
+  const HOSPITAL = 5;
+  await query(db().url, `UPDATE inventory SET units = 50 WHERE hospital_id = $1 AND blood_group = 'B_NEG'`, [HOSPITAL]);
+  const requests: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const r = expectNoErrors(
+      await gql(a.url, `mutation { createBloodRequest(input: { hospitalId: "${HOSPITAL}", bloodGroup: B_NEG, unitsNeeded: 20, urgency: URGENT }) { id } }`, undefined, { token: staff }),
+    );
+    requests.push(r.createBloodRequest.id);
+  }
+  type Op = { kind: 'fulfil' | 'add' | 'remove'; units: number };
+  const ops: Op[] = Array.from({ length: 200 }, (_, i) => (i % 4 === 0 ? { kind: 'add', units: 2 } : i % 4 === 1 ? { kind: 'remove', units: 1 } : { kind: 'fulfil', units: 1 + (i % 2) }));
+  const results = await Promise.all(
+    ops.map(async (op, i) => {
+      const url = i % 2 ? a.url : b.url;
+      const res =
+        op.kind === 'fulfil'
+          ? await gql(url, `mutation { fulfillBloodRequest(id: "${requests[i % requests.length]}", units: ${op.units}) { id } }`, undefined, { token: staff })
+          : await gql(url, `mutation { adjustInventory(hospitalId: "${HOSPITAL}", bloodGroup: B_NEG, delta: ${op.kind === 'add' ? op.units : -op.units}) { units } }`, undefined, { token: staff });
+      if (res.body.errors) expect(res.body.errors[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      return { op, ok: !res.body.errors };
+    }),
+  );
+  const delta = results.filter((r) => r.ok).reduce((sum, { op }) => sum + (op.kind === 'add' ? op.units : -op.units), 0);
+  const fulfilled = results.filter((r) => r.ok && r.op.kind === 'fulfil').reduce((sum, r) => sum + r.op.units, 0);
+  const [stock] = await query<{ units: number }>(db().url, `SELECT units FROM inventory WHERE hospital_id = $1 AND blood_group = 'B_NEG'`, [HOSPITAL]);
+  const rows = await query<{ units_fulfilled: number; units_needed: number }>(db().url, `SELECT units_fulfilled, units_needed FROM blood_requests WHERE id = ANY($1::int[])`, [requests.map(Number)]);
+  expect(stock!.units).toBe(50 + delta);
+  expect(stock!.units).toBeGreaterThanOrEqual(0);
+  expect(rows.reduce((sum, r) => sum + r.units_fulfilled, 0)).toBe(fulfilled);
+  for (const r of rows) expect(r.units_fulfilled).toBeLessThanOrEqual(r.units_needed);
+}, 90_000);
+
 test('concurrent adjustInventory removals never go below zero and add up', async () => {
   await query(db().url, `UPDATE inventory SET units = 30 WHERE hospital_id = 7 AND blood_group = 'A_NEG'`);
   const results = await Promise.all(
