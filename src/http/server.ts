@@ -101,7 +101,7 @@ function operationOf(method: string, body: unknown, url: URL): Operation | null 
 function isQueryOperation(op: Operation): boolean {
   if (!op.query) return false;
   try {
-    const operations = parse(op.query, { noLocation: true }).definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+    const operations = parse(op.query, { noLocation: true, maxTokens: 5_000 }).definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
     const selected = op.operationName ? operations.find((d) => d.name?.value === op.operationName) : operations.length === 1 ? operations[0] : undefined;
     return selected?.operation === 'query';
   } catch {
@@ -271,7 +271,8 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     };
     /** Sends an executed response; on a database failure a stale copy (never an invalidated one) is served instead. */
     const answer = ({ executed, cacheable: ok }: { executed: Executed; cacheable: boolean }) => {
-      const failed = executed.outcome?.errorCodes.some((c) => c === 'SERVICE_UNAVAILABLE' || c === 'INTERNAL_SERVER_ERROR');
+      // A database error, or the request deadline (503, no outcome): a stale copy beats an error.
+      const failed = executed.status === 503 || executed.outcome?.errorCodes.some((c) => c === 'SERVICE_UNAVAILABLE' || c === 'INTERNAL_SERVER_ERROR');
       if (!ok && lookup.hit && failed) return sendHit(res, lookup.hit, true);
       send(res, executed, ok ? 'MISS' : 'BYPASS');
     };
