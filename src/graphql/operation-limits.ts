@@ -148,7 +148,7 @@ export function measureOperation(
 
 const label = (node: OperationDefinitionNode) => (node.name ? `Operation "${node.name.value}"` : 'The operation');
 
-function costError(node: OperationDefinitionNode, cost: number, limits: OperationLimits): GraphQLError {
+export function costError(node: OperationDefinitionNode, cost: number, limits: OperationLimits): GraphQLError {
   return new GraphQLError(
     `${label(node)} costs ${cost} (1 per field, times the page size \`first\` of each list around it); at most ${limits.maxCost} is allowed. Ask for smaller pages or fewer nested lists.`,
     { nodes: [node], extensions: { code: 'GRAPHQL_VALIDATION_FAILED', limit: 'cost', max: limits.maxCost, actual: cost } },
@@ -201,7 +201,7 @@ export function operationCostPlugin(limits: OperationLimits = DEFAULT_OPERATION_
   };
 }
 
-function fragmentsOf(document: DocumentNode): (name: string) => FragmentDefinitionNode | undefined {
+export function fragmentsOf(document: DocumentNode): (name: string) => FragmentDefinitionNode | undefined {
   const map = new Map<string, FragmentDefinitionNode>();
   for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) map.set(d.name.value, d);
   return (name) => map.get(name);

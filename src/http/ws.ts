@@ -16,6 +16,7 @@ import {
   getOperationAST,
   GraphQLError,
   parse,
+  specifiedRules,
   validate,
   type DocumentNode,
   type ExecutionArgs,
@@ -27,6 +28,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Viewer } from '../auth/types.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { ErrorCode } from '../graphql/errors.js';
+import { costError, DEFAULT_OPERATION_LIMITS, fragmentsOf, MAX_TOKENS, measureOperation, operationLimitsRule } from '../graphql/operation-limits.js';
 import type { Logger } from '../observability/logger.js';
 import { createLiveRoot, encodeEventId, type LiveServices } from '../pubsub/live.js';
 import type { Topic } from '../pubsub/topics.js';
@@ -203,13 +205,18 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
         }
         let document: DocumentNode;
         try {
-          document = parse(payload.query);
+          document = parse(payload.query, { maxTokens: MAX_TOKENS });
         } catch (err) {
           return [err instanceof GraphQLError ? err : new GraphQLError(String(err))];
         }
-        const errors = validate(schema, document);
+        // The same depth, alias and cost limits as over HTTP.
+        const errors = validate(schema, document, [...specifiedRules, operationLimitsRule()]);
         if (errors.length) return [...errors];
         const operation = getOperationAST(document, payload.operationName);
+        if (operation) {
+          const m = measureOperation(schema, fragmentsOf(document), operation, DEFAULT_OPERATION_LIMITS, payload.variables ?? {});
+          if (m.cost > DEFAULT_OPERATION_LIMITS.maxCost) return [costError(operation, m.cost, DEFAULT_OPERATION_LIMITS)];
+        }
         const { socket } = ctx.extra;
         return {
           schema,
