@@ -7,6 +7,7 @@ import { sql } from 'drizzle-orm';
 import { loadConfig } from '../config.js';
 import { createDatabase, rows, type Database } from './client.js';
 import { MIGRATIONS_FOLDER, runMigrations } from './migrate.js';
+import { oneLine } from './cli-error.js';
 
 /** The database a CLI works on, with the password of a URL masked for printing. */
 function target(): { url: string | undefined; dataDir: string; label: string } {
@@ -69,10 +70,5 @@ async function main(): Promise<number> {
   }
 }
 
-function oneLine(err: unknown): string {
-  const e = err as { message?: string; cause?: { message?: string } };
-  const message = e?.cause?.message && !e.message?.includes(e.cause.message) ? `${e.message}: ${e.cause.message}` : e?.message;
-  return String(message ?? err).replace(/\s*\n\s*/g, ' ').trim();
-}
 
 void main().then((code) => process.exit(code));

@@ -6,6 +6,7 @@ import { loadConfig } from '../config.js';
 import { createDatabase, type Database } from './client.js';
 import { runMigrations } from './migrate.js';
 import { DEFAULT_SEED, isDatabaseEmpty, resolveSeedOptions, seedDatabase, type SeedOptions } from './seed.js';
+import { oneLine } from './cli-error.js';
 
 const USAGE =
   'usage: npm run db:seed -- [--donors N] [--hospitals N] [--donations N] [--campaigns N] [--requests N] [--seed N] [--reset]';
@@ -107,11 +108,6 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-function oneLine(err: unknown): string {
-  const e = err as { message?: string; cause?: { message?: string } };
-  const message = e?.cause?.message && !e.message?.includes(e.cause.message) ? `${e.message}: ${e.cause.message}` : e?.message;
-  return String(message ?? err).replace(/\s*\n\s*/g, ' ').trim();
-}
 
 if (require.main === module) {
   void main(process.argv.slice(2)).then((code) => process.exit(code));
