@@ -1,16 +1,31 @@
-// `npm run bench` (SPEC §8): Lifeline under load with the cache off, entity cache only and
+// `npm run bench` (SPEC §8, issue 6): Lifeline under load with the cache off, entity cache only and
 // full cache, next to a raw Node `http` server returning the same bytes (the ceiling).
 //
-//   npm run bench -- [--scenario availability|donors-nested|all] [--duration 10] [--connections 50]
-//                    [--warmup 3] [--donors N] [--hospitals N] [--donations N] [--modes off,entity,full,ceiling]
+//   npm run bench -- [--scenario availability|donors-nested|dashboard|mixed|fanout|cache-memory|all]
+//                    [--duration 10] [--connections 50] [--warmup 3] [--donors N] [--hospitals N]
+//                    [--donations N] [--modes off,entity,full,ceiling] [--subscribers 2000]
+//                    [--events 100] [--entries 2000]
+//
+// Runtime: a full `npm run bench` (every scenario, defaults) takes about 10-12 minutes on a
+// 2-core machine: ~1 min to start PostgreSQL/Redis and seed, ~40 s per server run (start-up with
+// tsx compiling, 3 s warm-up, 10 s measured, stop) x 15 runs, ~1-2 min of fanout, ~20 s of
+// cache-memory. The watchdog gives up well beyond that (see budgetMs).
 //
 // From a clean clone with nothing running: starts a throwaway PostgreSQL (pg_stat_statements
 // preloaded) and redis-server on free 127.0.0.1 ports in temp dirs (bench/lib/services.ts, the
 // test harness's method), seeds one database with seedDatabase (default 10,000 donors, 200
 // hospitals, 50,000 donations; with only --donors, donations = 5 x donors), then for every
 // scenario and mode starts Lifeline as its own child process (`node --import tsx src/main.ts`,
-// NODE_ENV=production, RATE_LIMIT_PER_MINUTE=0, a CACHE_PREFIX of its own), warms it up, and
-// drives it with autocannon from this process. Per run it records:
+// NODE_ENV=production, RATE_LIMIT_PER_MINUTE=0, a CACHE_PREFIX of its own). Scenarios:
+//   availability, donors-nested, dashboard   one fixed query (dashboard: the live page's, from
+//                 dashboard/src/api.ts) driven by autocannon from this process, in every mode plus
+//                 the ceiling, which serves the exact bytes and headers of the full-cache HIT.
+//   mixed         95% reads over Zipf-skewed keys, 5% mutations, per mode, from a load client in
+//                 its own process that also counts stale reads (bench/lib/mixed*.ts).
+//   fanout        2,000 subscribers over two instances: delivery latency, memory per idle
+//                 subscription (bench/lib/fanout*.ts).
+//   cache-memory  memory per cached entry, in Redis and in the server's heap (bench/lib/cache-memory.ts).
+// Per autocannon run it records:
 //   req/s, p50, p99           autocannon (latency percentiles over every request of the window)
 //   SQL/req                   pg_stat_statements calls in the bench database during the window / requests
 //   Redis cmds/req            INFO total_commands_processed during the window / requests (commands run
@@ -18,30 +33,23 @@
 //   hit ratio                 share of responses with `x-cache: HIT` (off and entity answer BYPASS)
 //   server CPU µs/req         the server process's user+system time / requests (from /proc)
 //   other CPU                 everything else on the machine meanwhile, in cores (noise indicator)
-// The ceiling serves the exact bytes and headers of the full-cache HIT response.
 //
-// Prints one markdown table per scenario and writes bench/results/latest.json. Every run is
-// bounded (a watchdog kills everything), and children and temp dirs are removed on exit,
-// error and SIGINT/SIGTERM.
+// Prints one markdown table per scenario, then issue 6's targets with the measured ratios and
+// PASS/FAIL, and writes bench/results/latest.json. Every run is bounded (a watchdog kills
+// everything; every load loop stops at its duration and a request count), only 127.0.0.1 is
+// contacted, and children and temp dirs are removed on exit, error and SIGINT/SIGTERM.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
+import { runCacheMemory } from './lib/cache-memory.js';
+import { FANOUT_DEFAULTS, runFanout } from './lib/fanout.js';
 import { probe, runLoad, type LoadResult, type Probe } from './lib/load.js';
+import { MIXED_DESCRIPTION, runMixed } from './lib/mixed.js';
 import { logProblems, ROOT, startCeiling, startLifeline, STOP_GRACE_MS, type RunningServer } from './lib/servers.js';
-import {
-  databaseUrl,
-  installCleanupHandlers,
-  killAllNow,
-  machineBusySeconds,
-  makeTempDir,
-  processCpuSeconds,
-  reapStaleDirs,
-  startPostgres,
-  startRedis,
-  stopAll,
-} from './lib/services.js';
+import { databaseUrl, installCleanupHandlers, killAllNow, makeTempDir, reapStaleDirs, startPostgres, startRedis, stopAll } from './lib/services.js';
 import { PgStats, RedisStats, type StatementDelta } from './lib/stats.js';
+import { fmt, measureWindow, ms, passMark, type BenchContext, type SeedSizes, type Target } from './lib/window.js';
 
 // ---------------------------------------------------------------- scenarios
 
@@ -51,6 +59,25 @@ interface Scenario {
   query: string;
   /** Throws when a response body is not the expected answer. */
   check(data: Record<string, unknown>, seed: SeedSizes): void;
+  /** Issue 6's targets for this scenario, from its rows. */
+  targets?(rows: Row[]): Target[];
+}
+
+// The live page's own query, so the scenario follows it. Loaded at run time rather than imported:
+// dashboard/ is compiled for the browser (its own tsconfig, DOM lib) and fails the root one.
+const { DASHBOARD_QUERY } = require(path.join(__dirname, '..', 'dashboard', 'src', 'api.ts')) as { DASHBOARD_QUERY: string };
+
+/** full-cache req/s as a share of the ceiling's, at least `min`. */
+function ceilingTarget(scenario: string, min: number, rows: Row[]): Target {
+  const full = rows.find((r) => r.mode === 'full');
+  const ceiling = rows.find((r) => r.mode === 'ceiling');
+  const ratio = full && ceiling ? full.requestsPerSecond / ceiling.requestsPerSecond : null;
+  return {
+    scenario,
+    target: `full-cache hit >= ${100 * min}% of the ceiling's req/s`,
+    measured: ratio === null ? 'n/a (needs full and ceiling)' : `${fmt(100 * ratio, 1)}% (${fmt(full!.requestsPerSecond)} / ${fmt(ceiling!.requestsPerSecond)})`,
+    pass: ratio === null ? null : ratio >= min,
+  };
 }
 
 const SCENARIOS: Scenario[] = [
@@ -62,6 +89,7 @@ const SCENARIOS: Scenario[] = [
       const list = data.availability as unknown[] | undefined;
       if (!Array.isArray(list) || list.length === 0) throw new Error('availability returned no rows');
     },
+    targets: (rows) => [ceilingTarget('availability', 0.6, rows)],
   },
   {
     name: 'donors-nested',
@@ -71,8 +99,38 @@ const SCENARIOS: Scenario[] = [
       const nodes = (data.donors as { nodes?: unknown[] } | undefined)?.nodes;
       if (!Array.isArray(nodes) || nodes.length !== Math.min(50, seed.donors)) throw new Error(`donors returned ${nodes?.length} nodes`);
     },
+    targets: (rows) => {
+      const full = rows.find((r) => r.mode === 'full');
+      const off = rows.find((r) => r.mode === 'off');
+      const ratio = full && off ? full.requestsPerSecond / off.requestsPerSecond : null;
+      return [
+        ceilingTarget('donors-nested', 0.4, rows),
+        {
+          scenario: 'donors-nested',
+          target: 'full-cache hit >= 10x cache off',
+          measured: ratio === null ? 'n/a (needs full and off)' : `${fmt(ratio, 1)}x (${fmt(full!.requestsPerSecond)} / ${fmt(off!.requestsPerSecond)})`,
+          pass: ratio === null ? null : ratio >= 10,
+        },
+      ];
+    },
+  },
+  {
+    name: 'dashboard',
+    description: "the operations dashboard's one query (dashboard/src/api.ts): network totals, open emergencies, active campaigns",
+    query: DASHBOARD_QUERY,
+    check: (data) => {
+      const stats = data.dashboardStats as { inventory?: unknown[] } | undefined;
+      if (!Array.isArray(stats?.inventory) || !Array.isArray((data.bloodRequests as { nodes?: unknown[] })?.nodes) || !Array.isArray(data.campaigns)) {
+        throw new Error('dashboard answer lacks dashboardStats.inventory, bloodRequests.nodes or campaigns');
+      }
+    },
   },
 ];
+
+/** Scenarios with a runner of their own (not one fixed query under autocannon). */
+const SPECIAL = ['mixed', 'fanout', 'cache-memory'] as const;
+type Special = (typeof SPECIAL)[number];
+const SCENARIO_NAMES = [...SCENARIOS.map((s) => s.name), ...SPECIAL];
 
 const MODES = ['off', 'entity', 'full', 'ceiling'] as const;
 type Mode = (typeof MODES)[number];
@@ -85,26 +143,23 @@ const MODE_LABEL: Record<Mode, string> = {
 
 // ---------------------------------------------------------------- options
 
-interface SeedSizes {
-  donors: number;
-  hospitals: number;
-  donations: number;
-}
-
 interface Options {
-  scenarios: Scenario[];
+  scenarios: string[];
   modes: Mode[];
   duration: number;
   connections: number;
   warmup: number;
   seed: SeedSizes;
+  subscribers: number;
+  events: number;
+  entries: number;
 }
 
 class UsageError extends Error {}
 
 const USAGE =
-  'usage: npm run bench -- [--scenario availability|donors-nested|all] [--duration 10] [--connections 50] [--warmup 3] ' +
-  '[--donors N] [--hospitals N] [--donations N] [--modes off,entity,full,ceiling]';
+  `usage: npm run bench -- [--scenario ${SCENARIO_NAMES.join('|')}|all] [--duration 10] [--connections 50] [--warmup 3] ` +
+  '[--donors N] [--hospitals N] [--donations N] [--modes off,entity,full,ceiling] [--subscribers 2000] [--events 100] [--entries 2000]';
 
 function parseOptions(argv: string[]): Options {
   const numbers: Record<string, { value?: number; min: number; max: number }> = {
@@ -114,6 +169,9 @@ function parseOptions(argv: string[]): Options {
     donors: { min: 1, max: 1_000_000 },
     hospitals: { min: 1, max: 10_000 },
     donations: { min: 0, max: 5_000_000 },
+    subscribers: { min: 2, max: 10_000 },
+    events: { min: 1, max: 10_000 },
+    entries: { min: 1, max: 100_000 },
   };
   let scenarioNames: string[] = [];
   let modes: Mode[] = [...MODES];
@@ -140,15 +198,11 @@ function parseOptions(argv: string[]): Options {
       throw new UsageError(`unknown option --${name}\n${USAGE}`);
     }
   }
-  if (scenarioNames.length === 0 || scenarioNames.includes('all')) scenarioNames = SCENARIOS.map((s) => s.name);
-  const scenarios = scenarioNames.map((n) => {
-    const s = SCENARIOS.find((x) => x.name === n);
-    if (!s) throw new UsageError(`unknown scenario ${n}; implemented: ${SCENARIOS.map((x) => x.name).join(', ')} (dashboard, mixed, fanout: not yet)`);
-    return s;
-  });
+  if (scenarioNames.length === 0 || scenarioNames.includes('all')) scenarioNames = SCENARIO_NAMES;
+  for (const n of scenarioNames) if (!SCENARIO_NAMES.includes(n)) throw new UsageError(`unknown scenario ${n}; one of: ${SCENARIO_NAMES.join(', ')}, all`);
   const donors = numbers.donors!.value ?? 10_000;
   return {
-    scenarios: [...new Set(scenarios)],
+    scenarios: SCENARIO_NAMES.filter((n) => scenarioNames.includes(n)),
     modes,
     duration: numbers.duration!.value ?? 10,
     connections: numbers.connections!.value ?? 50,
@@ -158,6 +212,9 @@ function parseOptions(argv: string[]): Options {
       hospitals: numbers.hospitals!.value ?? 200,
       donations: numbers.donations!.value ?? (numbers.donors!.value === undefined ? 50_000 : donors * 5),
     },
+    subscribers: numbers.subscribers!.value ?? FANOUT_DEFAULTS.subscribers,
+    events: numbers.events!.value ?? FANOUT_DEFAULTS.events,
+    entries: numbers.entries!.value ?? 2000,
   };
 }
 
@@ -198,16 +255,7 @@ interface Row {
   shutdown: { ms: number; exitCode: number | null; signal: string | null } | null;
 }
 
-interface Context {
-  options: Options;
-  pg: PgStats;
-  redisStats: RedisStats;
-  redisPid: number | undefined;
-  databaseUrl: string;
-  redisUrl: string;
-  logDir: string;
-  runId: string;
-}
+type Context = BenchContext;
 
 function parseBody(scenario: Scenario, p: Probe, seed: SeedSizes, who: string): string {
   if (p.status !== 200) throw new Error(`${who}: HTTP ${p.status}: ${p.body.slice(0, 500)}`);
@@ -218,35 +266,14 @@ function parseBody(scenario: Scenario, p: Probe, seed: SeedSizes, who: string): 
 }
 
 async function measure(ctx: Context, scenario: Scenario, mode: Mode, server: RunningServer, first: Probe): Promise<{ row: Row; afterWarmup: Probe }> {
-  const { options } = ctx;
   const body = JSON.stringify({ query: scenario.query });
-  if (options.warmup > 0) await runLoad({ port: server.port, body, connections: options.connections, durationSeconds: options.warmup });
+  if (ctx.warmup > 0) await runLoad({ port: server.port, body, connections: ctx.connections, durationSeconds: ctx.warmup });
   const afterWarmup = await probe(server.port, body);
-  parseBody(scenario, afterWarmup, options.seed, `${scenario.name}/${mode} after warm-up`);
+  parseBody(scenario, afterWarmup, ctx.seed, `${scenario.name}/${mode} after warm-up`);
 
-  const isLifeline = mode !== 'ceiling';
-  const pgBefore = isLifeline ? await ctx.pg.snapshot() : null;
-  const redisBefore = isLifeline ? await ctx.redisStats.snapshot() : null;
-  const serverCpuBefore = server.cpuSeconds();
-  const redisCpuBefore = processCpuSeconds(ctx.redisPid);
-  const selfBefore = process.cpuUsage();
-  const machineBefore = machineBusySeconds();
-  const loadBefore = os.loadavg()[0]!;
-
-  const result = await runLoad({ port: server.port, body, connections: options.connections, durationSeconds: options.duration });
-
-  const wall = result.wallSeconds;
-  const self = process.cpuUsage(selfBefore);
-  const machineBusy = machineBusySeconds() - machineBefore;
-  const serverCpuAfter = server.cpuSeconds();
-  const redisCpuAfter = processCpuSeconds(ctx.redisPid);
-  const pgAfter = isLifeline ? await ctx.pg.snapshot() : null;
-  const redisAfter = isLifeline ? await ctx.redisStats.snapshot() : null;
-
-  const sql = pgBefore && pgAfter ? PgStats.delta(pgBefore, pgAfter) : null;
-  const serverCpu = serverCpuBefore !== null && serverCpuAfter !== null ? serverCpuAfter - serverCpuBefore : null;
-  const redisCpu = redisCpuBefore !== null && redisCpuAfter !== null ? redisCpuAfter - redisCpuBefore : null;
-  const selfCpu = (self.user + self.system) / 1e6;
+  const { result, window: w } = await measureWindow(ctx, server, { lifeline: mode !== 'ceiling' }, () =>
+    runLoad({ port: server.port, body, connections: ctx.connections, durationSeconds: ctx.duration }),
+  );
   const requests = result.requests;
   const hits = result.xCache.HIT ?? 0;
   const answeredHit = Object.keys(result.xCache).some((k) => k === 'HIT' || k === 'MISS');
@@ -263,24 +290,21 @@ async function measure(ctx: Context, scenario: Scenario, mode: Mode, server: Run
     statusCodes: result.statusCodes,
     xCache: result.xCache,
     hitRatio: answeredHit && result.responses > 0 ? hits / result.responses : null,
-    sqlStatements: sql?.total ?? null,
-    sqlPerRequest: sql && requests > 0 ? sql.total / requests : null,
-    topStatements: sql?.top ?? [],
-    redisCommandsPerRequest: redisBefore && redisAfter && requests > 0 ? (redisAfter.commands - redisBefore.commands - 1) / requests : null,
-    redisKeyspace:
-      redisBefore && redisAfter
-        ? { hits: redisAfter.keyspaceHits - redisBefore.keyspaceHits, misses: redisAfter.keyspaceMisses - redisBefore.keyspaceMisses }
-        : null,
-    redisCalls: redisBefore && redisAfter ? RedisStats.callsDelta(redisBefore, redisAfter) : null,
+    sqlStatements: w.sql?.total ?? null,
+    sqlPerRequest: w.sql && requests > 0 ? w.sql.total / requests : null,
+    topStatements: w.sql?.top ?? [],
+    redisCommandsPerRequest: w.redisCommands !== null && requests > 0 ? w.redisCommands / requests : null,
+    redisKeyspace: w.redisKeyspace,
+    redisCalls: w.redisCalls,
     responseBytes: Buffer.byteLength(afterWarmup.body),
     probeXCache: { first: first.headers['x-cache'] ?? null, afterWarmup: afterWarmup.headers['x-cache'] ?? null },
     cacheControl: afterWarmup.headers['cache-control'] ?? null,
-    serverCpuMicrosPerRequest: serverCpu !== null && requests > 0 ? (serverCpu * 1e6) / requests : null,
-    serverCpuCores: serverCpu !== null ? serverCpu / wall : null,
-    redisCpuCores: redisCpu !== null ? redisCpu / wall : null,
-    loadGeneratorCpuCores: selfCpu / wall,
-    otherCpuCores: Math.max(0, machineBusy - (serverCpu ?? 0) - selfCpu - (redisCpu ?? 0)) / wall,
-    loadAverage1m: { before: loadBefore, after: os.loadavg()[0]! },
+    serverCpuMicrosPerRequest: w.serverCpuSeconds !== null && requests > 0 ? (w.serverCpuSeconds * 1e6) / requests : null,
+    serverCpuCores: w.serverCpuSeconds !== null ? w.serverCpuSeconds / w.wallSeconds : null,
+    redisCpuCores: w.redisCpuSeconds !== null ? w.redisCpuSeconds / w.wallSeconds : null,
+    loadGeneratorCpuCores: w.loadGeneratorCpuSeconds / w.wallSeconds,
+    otherCpuCores: w.otherCpuCores,
+    loadAverage1m: w.loadAverage1m,
     serverLogProblems: { count: 0, samples: [] },
     shutdown: null,
   };
@@ -298,10 +322,10 @@ async function runLifeline(ctx: Context, scenario: Scenario, mode: Exclude<Mode,
   try {
     const body = JSON.stringify({ query: scenario.query });
     const first = await probe(server.port, body);
-    parseBody(scenario, first, ctx.options.seed, `${scenario.name}/${mode}`);
+    parseBody(scenario, first, ctx.seed, `${scenario.name}/${mode}`);
     process.stderr.write(
       `  ${scenario.name} / ${mode}: port ${server.port}, ${Buffer.byteLength(first.body)} bytes, x-cache ${first.headers['x-cache']}, ` +
-        `cache-control "${first.headers['cache-control'] ?? ''}"; warm-up ${ctx.options.warmup}s, measure ${ctx.options.duration}s x ${ctx.options.connections}\n`,
+        `cache-control "${first.headers['cache-control'] ?? ''}"; warm-up ${ctx.warmup}s, measure ${ctx.duration}s x ${ctx.connections}\n`,
     );
     measured = await measure(ctx, scenario, mode, server, first);
     return measured;
@@ -339,8 +363,6 @@ async function runCeiling(ctx: Context, scenario: Scenario, reference: Probe): P
 
 // ---------------------------------------------------------------- output
 
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-const ms = (n: number) => (Number.isInteger(n) ? fmt(n) : fmt(n, 1));
 
 function table(rows: Row[]): string {
   const ceiling = rows.find((r) => r.mode === 'ceiling')?.requestsPerSecond;
@@ -402,12 +424,119 @@ function versions(): Record<string, string> {
   );
 }
 
+interface ScenarioResult {
+  scenario: string;
+  description: string;
+  query?: string;
+  rows: unknown[];
+  warnings: string[];
+  markdown: string;
+  targets: Target[];
+  /** Whatever else the scenario measured (fanout, cache-memory). */
+  result?: unknown;
+}
+
+/** One fixed query in every mode under autocannon, then the ceiling with the full-cache bytes. */
+async function runQueryScenario(ctx: Context, scenario: Scenario, modes: Mode[]): Promise<ScenarioResult> {
+  const lifelineModes = modes.filter((m): m is Exclude<Mode, 'ceiling'> => m !== 'ceiling');
+  const rows: Row[] = [];
+  const warnings: string[] = [];
+  let reference: Probe | undefined;
+  let referenceData: string | undefined;
+  for (const mode of lifelineModes) {
+    const { row, afterWarmup } = await runLifeline(ctx, scenario, mode);
+    row.serverLogProblems = logProblems(path.join(ctx.logDir, `${scenario.name}-${mode}.log`));
+    rows.push(row);
+    // Every mode must give the same answer (no mutations run here). generatedAt is the time the
+    // totals were computed: it differs between servers by design.
+    const data = parseBody(scenario, afterWarmup, ctx.seed, `${scenario.name}/${mode}`).replace(/"generatedAt":"[^"]*"/g, '');
+    if (referenceData !== undefined && data !== referenceData) warnings.push(`${mode}: response data differs from the ${lifelineModes[0]} mode's`);
+    referenceData ??= data;
+    // The ceiling replays the full-cache HIT response (else whatever mode ran last).
+    if (mode === 'full' || !reference) reference = afterWarmup;
+    if (mode === 'full' && afterWarmup.headers['x-cache'] !== 'HIT') warnings.push(`full: the probe after warm-up answered x-cache ${afterWarmup.headers['x-cache']}, not HIT`);
+    if (row.non2xx || row.errors || row.timeouts) warnings.push(`${mode}: ${row.non2xx} non-2xx (${JSON.stringify(row.statusCodes)}), ${row.errors} errors, ${row.timeouts} timeouts`);
+    if (row.shutdown && (row.shutdown.signal || row.shutdown.exitCode !== 0)) {
+      warnings.push(
+        `${mode}: after SIGTERM the server ${row.shutdown.signal ? `was still running after ${STOP_GRACE_MS} ms and got ${row.shutdown.signal}` : `exited with code ${row.shutdown.exitCode}`} (${row.shutdown.ms} ms)`,
+      );
+    }
+    if (row.serverLogProblems.count) warnings.push(`${mode}: ${row.serverLogProblems.count} warn/error log lines: ${row.serverLogProblems.samples.join(' | ')}`);
+    process.stderr.write(
+      `    ${fmt(row.requestsPerSecond)} req/s, p50 ${row.latencyMs.p50} ms, p99 ${row.latencyMs.p99} ms, ` +
+        `SQL/req ${row.sqlPerRequest?.toFixed(3)}, x-cache ${JSON.stringify(row.xCache)}\n`,
+    );
+  }
+  if (modes.includes('ceiling')) {
+    if (!reference) {
+      // Ceiling alone: record the bytes from a full-cache server first.
+      const { afterWarmup } = await runLifeline(ctx, scenario, 'full');
+      reference = afterWarmup;
+    }
+    const row = await runCeiling(ctx, scenario, reference);
+    rows.push(row);
+    process.stderr.write(`    ${fmt(row.requestsPerSecond)} req/s, p50 ${row.latencyMs.p50} ms, p99 ${row.latencyMs.p99} ms\n`);
+  }
+  let markdown = `\`${scenario.query.replace(/\s+/g, ' ')}\` (${fmt(rows[0]?.responseBytes ?? 0)} bytes, cache-control "${rows[0]?.cacheControl ?? ''}")\n\n${table(rows)}\n`;
+  const perCommand = rows
+    .filter((row) => row.redisCalls && row.requests > 0 && Object.keys(row.redisCalls).length)
+    .map(
+      (row) =>
+        `${row.mode}: ${Object.entries(row.redisCalls!)
+          .slice(0, 6)
+          .map(([name, n]) => `${name} ${fmt(n / row.requests, 2)}`)
+          .join(', ')}`,
+    );
+  if (perCommand.length) markdown += `\nRedis calls per request by command (Lua-internal calls included): ${perCommand.join('; ')}\n`;
+  return { scenario: scenario.name, description: scenario.description, query: scenario.query, rows, warnings, markdown, targets: scenario.targets?.(rows) ?? [] };
+}
+
+async function runSpecial(ctx: Context, name: Special, options: Options): Promise<ScenarioResult> {
+  if (name === 'mixed') {
+    const modes = options.modes.filter((m): m is 'off' | 'entity' | 'full' => m !== 'ceiling');
+    const r = await runMixed(ctx, modes);
+    return { scenario: name, description: MIXED_DESCRIPTION, ...r };
+  }
+  if (name === 'fanout') {
+    const r = await runFanout(ctx, { ...FANOUT_DEFAULTS, subscribers: options.subscribers, events: options.events });
+    return { scenario: name, description: 'live subscription delivery over two instances sharing Redis; memory per idle subscription', rows: [], ...r };
+  }
+  const r = await runCacheMemory(ctx, options.entries);
+  return { scenario: name, description: 'memory per cached entry (Redis and the server heap)', rows: [], ...r };
+}
+
+function machineInfo(load0: number[]) {
+  const cpus = os.cpus();
+  return {
+    nproc: os.availableParallelism(),
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    cpuMHz: cpus[0]?.speed ?? null,
+    totalMemoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    loadAverageAtStart: load0,
+    loadAverageAtEnd: os.loadavg(),
+  };
+}
+
+function targetsTable(targets: Target[]): string {
+  const lines = ['| scenario | target | measured | result |', '|---|---|---|---|'];
+  for (const t of targets) lines.push(`| ${t.scenario} | ${t.target} | ${t.measured} | ${passMark(t.pass)} |`);
+  return lines.join('\n');
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  const lifelineModes = options.modes.filter((m): m is Exclude<Mode, 'ceiling'> => m !== 'ceiling');
-  const runs = options.scenarios.length * options.modes.length;
-  // Per run: start-up (tsx compiles on the fly) + warm-up + measure + stop; plus services and the seed.
-  const budgetMs = 120_000 + options.seed.donations / 100 + runs * ((options.warmup + options.duration) * 1000 + 75_000);
+  const queryRuns = options.scenarios.filter((n) => SCENARIOS.some((s) => s.name === n)).length * options.modes.length;
+  const mixedRuns = options.scenarios.includes('mixed') ? options.modes.filter((m) => m !== 'ceiling').length : 0;
+  // Per run: start-up (tsx compiles on the fly) + warm-up + measure + stop; plus services and the
+  // seed; fanout: connecting (about 10 ms a subscriber on a busy machine) and up to 2 s a write.
+  const budgetMs =
+    120_000 +
+    options.seed.donations / 100 +
+    (queryRuns + mixedRuns) * ((options.warmup + options.duration) * 1000 + 75_000) +
+    (options.scenarios.includes('fanout') ? 120_000 + options.subscribers * 20 + (options.events + FANOUT_DEFAULTS.warmupEvents) * 2_000 : 0) +
+    (options.scenarios.includes('cache-memory') ? 90_000 + options.entries * 20 : 0);
   const watchdog = setTimeout(() => {
     process.stderr.write(`bench: exceeded ${Math.round(budgetMs / 1000)} s, giving up\n`);
     killAllNow();
@@ -433,7 +562,10 @@ async function main(): Promise<void> {
   const redisStats = new RedisStats(redisServer.url);
   await pg.install();
   const ctx: Context = {
-    options,
+    duration: options.duration,
+    connections: options.connections,
+    warmup: options.warmup,
+    seed: options.seed,
     pg,
     redisStats,
     redisPid: redisServer.child.pid,
@@ -443,46 +575,13 @@ async function main(): Promise<void> {
     runId: String(process.pid),
   };
 
-  const results: { scenario: string; description: string; query: string; rows: Row[]; warnings: string[]; markdown: string }[] = [];
+  const results: ScenarioResult[] = [];
   try {
-    for (const scenario of options.scenarios) {
-      process.stderr.write(`bench: scenario ${scenario.name}\n`);
-      const rows: Row[] = [];
-      const warnings: string[] = [];
-      let reference: Probe | undefined;
-      let referenceData: string | undefined;
-      for (const mode of lifelineModes) {
-        const { row, afterWarmup } = await runLifeline(ctx, scenario, mode);
-        row.serverLogProblems = logProblems(path.join(logDir, `${scenario.name}-${mode}.log`));
-        rows.push(row);
-        // Every mode must give the same answer (no mutations run here).
-        const data = parseBody(scenario, afterWarmup, options.seed, `${scenario.name}/${mode}`);
-        if (referenceData !== undefined && data !== referenceData) warnings.push(`${mode}: response data differs from the ${lifelineModes[0]} mode's`);
-        referenceData ??= data;
-        // The ceiling replays the full-cache HIT response (else whatever mode ran last).
-        if (mode === 'full' || !reference) reference = afterWarmup;
-        if (mode === 'full' && afterWarmup.headers['x-cache'] !== 'HIT') warnings.push(`full: the probe after warm-up answered x-cache ${afterWarmup.headers['x-cache']}, not HIT`);
-        if (row.non2xx || row.errors || row.timeouts) warnings.push(`${mode}: ${row.non2xx} non-2xx (${JSON.stringify(row.statusCodes)}), ${row.errors} errors, ${row.timeouts} timeouts`);
-        if (row.shutdown && (row.shutdown.signal || row.shutdown.exitCode !== 0)) {
-          warnings.push(`${mode}: after SIGTERM the server ${row.shutdown.signal ? `was still running after ${STOP_GRACE_MS} ms and got ${row.shutdown.signal}` : `exited with code ${row.shutdown.exitCode}`} (${row.shutdown.ms} ms)`);
-        }
-        if (row.serverLogProblems.count) warnings.push(`${mode}: ${row.serverLogProblems.count} warn/error log lines: ${row.serverLogProblems.samples.join(' | ')}`);
-        process.stderr.write(
-          `    ${fmt(row.requestsPerSecond)} req/s, p50 ${row.latencyMs.p50} ms, p99 ${row.latencyMs.p99} ms, ` +
-            `SQL/req ${row.sqlPerRequest?.toFixed(3)}, x-cache ${JSON.stringify(row.xCache)}\n`,
-        );
-      }
-      if (options.modes.includes('ceiling')) {
-        if (!reference) {
-          // Ceiling alone: record the bytes from a full-cache server first.
-          const { afterWarmup } = await runLifeline(ctx, scenario, 'full');
-          reference = afterWarmup;
-        }
-        const row = await runCeiling(ctx, scenario, reference);
-        rows.push(row);
-        process.stderr.write(`    ${fmt(row.requestsPerSecond)} req/s, p50 ${row.latencyMs.p50} ms, p99 ${row.latencyMs.p99} ms\n`);
-      }
-      results.push({ scenario: scenario.name, description: scenario.description, query: scenario.query, rows, warnings, markdown: table(rows) });
+    // The read-only scenarios first: mixed and fanout write (stock, donors' cities).
+    for (const name of options.scenarios) {
+      process.stderr.write(`bench: scenario ${name}\n`);
+      const scenario = SCENARIOS.find((s) => s.name === name);
+      results.push(scenario ? await runQueryScenario(ctx, scenario, options.modes) : await runSpecial(ctx, name as Special, options));
     }
   } finally {
     await pg.close().catch(() => {});
@@ -490,36 +589,20 @@ async function main(): Promise<void> {
   }
   clearTimeout(watchdog);
 
-  const cpus = os.cpus();
-  const machine = {
-    nproc: os.availableParallelism(),
-    cpuModel: cpus[0]?.model ?? 'unknown',
-    totalMemoryGiB: Math.round(os.totalmem() / 2 ** 30),
-    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-    node: process.version,
-    loadAverageAtStart: load0,
-    loadAverageAtEnd: os.loadavg(),
-  };
+  const machine = machineInfo(load0);
+  const targets = results.flatMap((r) => r.targets);
   let out =
-    `\nLifeline benchmark: ${options.connections} connections, ${options.duration}s measured after ${options.warmup}s warm-up per server; ` +
-    `seed ${fmt(options.seed.donors)} donors / ${fmt(options.seed.hospitals)} hospitals / ${fmt(options.seed.donations)} donations; ` +
-    `${machine.nproc} cores (${machine.cpuModel}), Node ${machine.node}; load average ${load0.map((l) => l.toFixed(2)).join(' ')} at start, ` +
-    `${machine.loadAverageAtEnd.map((l) => l.toFixed(2)).join(' ')} at end\n`;
+    `\nLifeline benchmark, ${started.toISOString()}: ${options.connections} connections, ${options.duration}s measured after ${options.warmup}s warm-up per server; ` +
+    `seed ${fmt(options.seed.donors)} donors / ${fmt(options.seed.hospitals)} hospitals / ${fmt(options.seed.donations)} donations\n` +
+    `Machine: ${machine.cpuModel}, ${machine.nproc} cores, ${machine.totalMemoryGiB} GiB, ${machine.platform}, Node ${machine.node}; ` +
+    `load average ${load0.map((l) => l.toFixed(2)).join(' ')} at start, ${machine.loadAverageAtEnd.map((l) => l.toFixed(2)).join(' ')} at end ` +
+    `(the servers, PostgreSQL, Redis and the load generators share these cores; "other CPU" is everything else that ran meanwhile)\n`;
   for (const r of results) {
-    out += `\n### ${r.scenario} — ${r.description}\n\n\`${r.query}\` (${fmt(r.rows[0]?.responseBytes ?? 0)} bytes, cache-control "${r.rows[0]?.cacheControl ?? ''}")\n\n${r.markdown}\n`;
-    const perCommand = r.rows
-      .filter((row) => row.redisCalls && row.requests > 0 && Object.keys(row.redisCalls).length)
-      .map(
-        (row) =>
-          `${row.mode}: ${Object.entries(row.redisCalls!)
-            .slice(0, 6)
-            .map(([name, n]) => `${name} ${fmt(n / row.requests, 2)}`)
-            .join(', ')}`,
-      );
-    if (perCommand.length) out += `\nRedis calls per request by command (Lua-internal calls included): ${perCommand.join('; ')}\n`;
+    out += `\n### ${r.scenario} — ${r.description}\n\n${r.markdown}\n`;
     for (const w of r.warnings) out += `\n> warning: ${w}`;
     if (r.warnings.length) out += '\n';
   }
+  if (targets.length) out += `\n### Targets (issue 6), ratios from this run\n\n${targetsTable(targets)}\n`;
   process.stdout.write(out);
 
   const dir = path.join(__dirname, 'results');
@@ -532,17 +615,19 @@ async function main(): Promise<void> {
         benchmark: 'lifeline',
         startedAt: started.toISOString(),
         finishedAt: new Date().toISOString(),
-        options: { ...options, scenarios: options.scenarios.map((s) => s.name) },
+        durationSeconds: Math.round((Date.now() - started.getTime()) / 1000),
+        options,
         seed: seeded,
         machine,
         versions: versions(),
+        targets,
         scenarios: results,
       },
       null,
       2,
     ) + '\n',
   );
-  process.stdout.write(`\nwrote ${path.relative(process.cwd(), file)}\n`);
+  process.stdout.write(`\nwrote ${path.relative(process.cwd(), file)} (${Math.round((Date.now() - started.getTime()) / 1000)} s in all)\n`);
 }
 
 installCleanupHandlers();

@@ -31,6 +31,8 @@ export interface LifelineEnv {
   cachePrefix: string;
   /** Anything else (e.g. CACHE_L1_MB). */
   extra?: Record<string, string>;
+  /** Read memory after a forced GC (bench/lib/memory.ts): runs with --expose-gc and gc-hook.ts. */
+  gcHook?: boolean;
 }
 
 const JWT_SECRET = 'lifeline-bench-secret-0123456789abcdefghij'; // 42 chars, throwaway
@@ -67,7 +69,8 @@ export async function startLifeline(env: LifelineEnv, logFile: string): Promise<
       ...env.extra,
     };
     fs.appendFileSync(logFile, `--- bench: starting Lifeline (CACHE_MODE=${env.cacheMode}, port ${port}, attempt ${attempt})\n`);
-    const child = spawnLogged(process.execPath, ['--import', 'tsx', 'src/main.ts'], { logFile, cwd: ROOT, env: childEnv, deathSignal: 'KILL' });
+    const nodeArgs = env.gcHook ? ['--expose-gc', '--import', 'tsx', '--import', './bench/lib/gc-hook.ts'] : ['--import', 'tsx'];
+    const child = spawnLogged(process.execPath, [...nodeArgs, 'src/main.ts'], { logFile, cwd: ROOT, env: childEnv, deathSignal: 'KILL' });
     track(child, `lifeline(${env.cacheMode})`, 'SIGTERM');
     try {
       await waitUntil(`Lifeline (CACHE_MODE=${env.cacheMode})`, () => httpOk(port, '/ready'), { timeoutMs: READY_TIMEOUT_MS, child, logFile });
