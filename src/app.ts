@@ -40,7 +40,7 @@ import type { SnapshotFeedStats } from './pubsub/snapshot-feed.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { createRequestObserver } from './observability/request-log.js';
-import { createRedisClient, type RedisClient } from './redis/client.js';
+import { createRedisClient, watchConnection, type RedisClient } from './redis/client.js';
 
 export interface App {
   config: Config;
@@ -152,9 +152,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   }
   if (cache && redis) {
     // A restarted or failed-over Redis gets a new run_id: the cache then moves to a new epoch.
-    redis.on('close', () => cache.onDisconnect());
-    redis.on('ready', () => void cache.onReconnect());
-    void cache.onReconnect();
+    watchConnection(redis, { down: () => cache.onDisconnect(), up: () => void cache.onReconnect() });
+    // Already connected (start-up awaited the pub/sub clients meanwhile)? Then 'ready' has passed.
+    // Not yet: asking now would only fail and open the cache's circuit breaker for a second.
+    if (redis.status === 'ready') void cache.onReconnect();
   }
   const responseCache = cache && config.cacheMode === 'full' ? createResponseCache({ cache }) : null;
 

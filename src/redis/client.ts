@@ -82,3 +82,21 @@ export async function waitForRedis(client: RedisClient, timeoutMs = 5000): Promi
     client.on('ready', onReady);
   });
 }
+
+/**
+ * Tells a dataset's watcher (the cache's run_id check) when a connection that may hold its data
+ * dropped (`down`) and when to verify it (`up`). A standalone client reports its own close and
+ * ready. A Cluster client stays "ready" while one node restarts or fails over (it drops the
+ * node's connection and reroutes), so there a lost node also calls `down` and then `up` at once:
+ * the watcher asks the slot's current owner who it is, retrying until it can.
+ */
+export function watchConnection(client: RedisClient, handlers: { down(): void; up(): void }): void {
+  client.on('close', handlers.down);
+  client.on('ready', handlers.up);
+  if (client instanceof Cluster) {
+    client.on('-node', () => {
+      handlers.down();
+      handlers.up();
+    });
+  }
+}
