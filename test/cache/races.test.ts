@@ -1,7 +1,6 @@
 // CACHE-CONSISTENCY.md, case by case: each interleaving is forced deterministically and
 // checked for a stale read; then the same test runs with that guard switched off and
 // must find the stale read, so each test is known to catch what it claims.
-import { Redis } from 'ioredis';
 import { createCache } from '../../src/cache/cache.js';
 import { createKeyspace } from '../../src/cache/keys.js';
 import { createRedisStore } from '../../src/cache/redis-store.js';
@@ -11,10 +10,10 @@ import { startInstance, type Instance } from '../helpers/app.js';
 import { query } from '../helpers/db-digest.js';
 import { demoTokens, useSeededDatabase } from '../helpers/fixtures.js';
 import { expectNoErrors, gql } from '../helpers/graphql.js';
-import { testRedisUrl, uniqueCachePrefix } from '../helpers/redis.js';
+import { testRedisClient, testRedisUrl, uniqueCachePrefix } from '../helpers/redis.js';
 
 const logger = createLogger('silent');
-const redis = new Redis(testRedisUrl());
+const redis = testRedisClient();
 afterAll(() => redis.quit());
 
 /** A promise with its resolve exposed, to pause one side of an interleaving. */

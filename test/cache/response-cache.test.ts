@@ -1,14 +1,13 @@
 // The full-response and entity caches as a user sees them: x-cache, Cache-Control,
 // SQL statements per request, privacy, stampedes, purge and epoch, over real Redis.
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { startInstance, type Instance } from '../helpers/app.js';
 import { demoTokens, useSeededDatabase } from '../helpers/fixtures.js';
 import { expectNoErrors, gql } from '../helpers/graphql.js';
-import { testRedisUrl, uniqueCachePrefix } from '../helpers/redis.js';
+import { scanKeys, testRedisClient, testRedisUrl, uniqueCachePrefix } from '../helpers/redis.js';
 
 const db = useSeededDatabase({ donors: 120, hospitals: 10, donations: 900, campaigns: 6, requests: 20, seed: 11 });
-const redis = new Redis(testRedisUrl());
+const redis = testRedisClient();
 afterAll(() => redis.quit());
 let tokens: Awaited<ReturnType<typeof demoTokens>>;
 
@@ -32,14 +31,7 @@ async function sqlDuring<T>(instances: Instance[], fn: () => Promise<T>): Promis
 }
 
 async function keysWith(prefix: string, pattern: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}${pattern}`, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
-  return keys;
+  return scanKeys(redis, `${prefix}${pattern}`);
 }
 
 const NESTED = '{ donors(first: 50) { nodes { id name donations(first: 5) { nodes { id hospital { name } } } } } }';

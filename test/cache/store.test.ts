@@ -1,14 +1,13 @@
 // One contract for the cache stores, run against the in-process engine and real Redis
 // (ARCHITECTURE habit 18). The fence is the heart of it: a reader that loaded data before
 // an invalidation must never store it after.
-import { Redis } from 'ioredis';
 import { createKeyspace } from '../../src/cache/keys.js';
 import { createMemoryStore } from '../../src/cache/memory-store.js';
 import { createRedisStore } from '../../src/cache/redis-store.js';
 import type { CacheStore } from '../../src/cache/store.js';
-import { testRedisUrl, uniqueCachePrefix } from '../helpers/redis.js';
+import { scanKeys, testRedisClient, uniqueCachePrefix } from '../helpers/redis.js';
 
-const redis = new Redis(testRedisUrl(), { lazyConnect: false });
+const redis = testRedisClient();
 afterAll(() => redis.quit());
 
 const engines: [string, () => { store: CacheStore; prefix: string }][] = [
@@ -81,13 +80,7 @@ describe.each(engines)('%s store', (engine, make) => {
       await store.write('0', [item('Donor:1', ['Donor:1', 'Donor']), item('resp:public:x', ['Donor:1', 'Donor:list'])], clock);
       await store.invalidate(['Hospital:1']);
       await store.tryLease('0', 'k', 'me', 5_000);
-      let cursor = '0';
-      const keys: string[] = [];
-      do {
-        const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        cursor = next;
-        keys.push(...batch);
-      } while (cursor !== '0');
+      const keys = await scanKeys(redis, `${prefix}*`);
       const noTtl = [];
       for (const k of keys) if ((await redis.pttl(k)) < 0 && !k.endsWith('clock') && !k.endsWith('epoch')) noTtl.push(k);
       expect(keys.length).toBeGreaterThan(5);

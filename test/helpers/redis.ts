@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import { Cluster, Redis } from 'ioredis';
 import {
   exited,
   findOnPath,
@@ -20,6 +21,34 @@ export function testRedisUrl(): string {
   const url = process.env.TEST_REDIS_URL;
   if (!url) throw new Error('TEST_REDIS_URL is unset: run tests through jest (globalSetup sets it)');
   return url;
+}
+
+/** True in the `cluster` project (test/setup/cluster-env.ts): testRedisUrl() is a node list. */
+export function isClusterRun(): boolean {
+  return process.env.TEST_REDIS_CLUSTER === '1';
+}
+
+/** A client for the run-wide Redis: an ioredis Cluster on a cluster run, else a plain Redis. */
+export function testRedisClient(): Redis | Cluster {
+  const url = testRedisUrl();
+  const nodes = url.split(',');
+  if (nodes.length === 1 && !isClusterRun()) return new Redis(url);
+  return new Cluster(nodes.map((n) => ({ host: new URL(n).hostname, port: Number(new URL(n).port) })));
+}
+
+/** Every key matching `pattern`: SCAN on each master of a cluster (one node's SCAN sees only its slots). */
+export async function scanKeys(client: Redis | Cluster, pattern: string): Promise<string[]> {
+  const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+  const keys: string[] = [];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+  }
+  return keys;
 }
 
 /** A key prefix no other test file uses, e.g. `t3f9a0c1d:` (valid as CACHE_PREFIX). */

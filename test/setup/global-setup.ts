@@ -344,6 +344,113 @@ async function startRedis(state: RunState): Promise<string> {
   }
 }
 
+// ---------------------------------------------------------------- Redis Cluster (issue 7)
+
+/**
+ * A port whose cluster bus port (port + 10000) is free too. The kernel's ephemeral ports are
+ * mostly above 55535, so instead of freePort() this probes random ports in 20000-40000.
+ */
+async function freeClusterPort(taken: Set<number>): Promise<number> {
+  const canBind = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const server = net.createServer();
+      server.unref();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+  for (let i = 0; i < 200; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    if (taken.has(port) || taken.has(port + 10_000)) continue;
+    if ((await canBind(port)) && (await canBind(port + 10_000))) return port;
+  }
+  throw new Error('no free port pair (port, port + 10000) for a Redis Cluster node');
+}
+
+/** One RESP command over a raw socket; the reply as text (enough for INFO-like bulk replies). */
+function redisCommand(port: number, args: string[], timeoutMs = 2_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    let data = '';
+    const timer = setTimeout(() => done(new Error('timeout')), timeoutMs);
+    const done = (err?: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      if (err) reject(err);
+      else resolve(data);
+    };
+    socket.on('error', done);
+    socket.on('connect', () => socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`));
+    socket.on('data', (d) => {
+      data += d.toString();
+      const bulk = /^\$(\d+)\r\n/.exec(data);
+      if (!bulk || Buffer.byteLength(data) >= bulk[0].length + Number(bulk[1]) + 2) done();
+    });
+  });
+}
+
+export interface TestCluster {
+  /** Comma-separated node URLs, as REDIS_URL takes them. */
+  url: string;
+  ports: number[];
+}
+
+/**
+ * Starts `masters` `redis-server --cluster-enabled yes` processes, joins them with
+ * `redis-cli --cluster create` (no replicas) and waits until every node reports cluster_state:ok.
+ */
+export async function startRedisCluster(masters = 3): Promise<TestCluster> {
+  const redisCli = findOnPath('redis-cli');
+  if (!redisCli) throw new Error('A Redis Cluster needs redis-cli on PATH (apt-get install -y redis-tools)');
+  const state = readState() ?? { owner: process.pid, processes: [], dirs: [] };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lifeline-redis-cluster-'));
+  state.dirs.push(dir);
+  writeState(state);
+  const ports: number[] = [];
+  const taken = new Set<number>();
+  for (let i = 0; i < masters; i++) {
+    const logFile = path.join(dir, `node-${i}.log`);
+    for (let attempt = 1; ; attempt++) {
+      const port = await freeClusterPort(taken);
+      const child = spawnService(
+        findOnPath('redis-server')!,
+        [
+          ...redisArgs(port, dir),
+          ...['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`],
+          // Failure detection in 2 s rather than 15: a test that stops a node is not kept waiting.
+          ...['--cluster-node-timeout', '2000'],
+        ],
+        { logFile, cwd: dir, deathSignal: 'TERM' },
+      );
+      track(state, child, 'redis');
+      try {
+        await waitUntil(`cluster redis-server on port ${port}`, () => redisPing(port), { timeoutMs: 15_000, child, logFile });
+        ports.push(port);
+        taken.add(port);
+        taken.add(port + 10_000);
+        break;
+      } catch (err) {
+        await stopChild(child, 'SIGTERM', 5_000);
+        if (attempt >= 3 || !/in use/i.test(logTail(logFile))) throw err;
+      }
+    }
+  }
+  const create = spawnSync(
+    redisCli,
+    ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  if (create.status !== 0) throw new Error(`redis-cli --cluster create failed (exit ${create.status}):\n${create.stdout}\n${create.stderr}`);
+  const ok = async () => {
+    for (const port of ports) {
+      const info = await redisCommand(port, ['CLUSTER', 'INFO']).catch(() => '');
+      if (!info.includes('cluster_state:ok')) return false;
+    }
+    return true;
+  };
+  await waitUntil('redis cluster (cluster_state:ok on every node)', ok, { timeoutMs: 30_000 });
+  return { url: ports.map((p) => `redis://127.0.0.1:${p}`).join(','), ports };
+}
+
 /** Jest loads this file without moduleNameMapper, so `./x.js` imports inside src/ need mapping to `.ts`. */
 async function withTsResolution<T>(fn: () => Promise<T>): Promise<T> {
   const M = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
