@@ -20,6 +20,7 @@ import {
   validate,
   type DocumentNode,
   type ExecutionArgs,
+  type ExecutionResult,
   type GraphQLSchema,
 } from 'graphql';
 import { CloseCode } from 'graphql-ws';
@@ -61,6 +62,10 @@ export const DEFAULT_WS_LIMITS: WebSocketLimits = Object.freeze({
 });
 
 export const CLOSE_SLOW_CONSUMER = 1013;
+
+/** Distinct subscription documents kept parsed (see `documents` in attachWebSocket), and the longest text kept. */
+const MAX_SHARED_DOCUMENTS = 500;
+const MAX_SHARED_DOCUMENT_CHARS = 20_000;
 export const CLOSE_SESSION_ENDED = CloseCode.Unauthorized;
 
 export interface WebSocketOptions {
@@ -155,10 +160,21 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
   // event (loaders hold rows, never viewer-specific data; PRIVATE fields are decided by the
   // field resolvers from each subscriber's own viewer): a nested relation costs one batched
   // load per event per instance, not one per subscriber.
-  const perEvent = new WeakMap<LiveEvent, { context: GraphQLContext; eventId: string }>();
-  const sharedFor = (event: LiveEvent) => {
+  //
+  // And the execution itself is shared: subscribers with the same document (see `documents`),
+  // operation, variables and viewer (user, role, donor profile: all a resolver decides PRIVATE
+  // fields by) get the same result for the same event, so it is computed once per event and
+  // group, not once per subscriber. A fan-out to a thousand dashboards is then one execute()
+  // and a thousand socket writes: profiling the fanout bench showed execute() and the garbage
+  // it makes at about a third of the server's CPU per event.
+  type Shared = { context: GraphQLContext; eventId: string; results: Map<string, Promise<ExecutionResult>> };
+  const perEvent = new WeakMap<LiveEvent, Shared>();
+  const sharedFor = (event: LiveEvent): Shared => {
     let shared = perEvent.get(event);
-    if (!shared) perEvent.set(event, (shared = { context: options.context(null), eventId: encodeEventId(event.topic, event.id) }));
+    if (!shared) {
+      shared = { context: options.context(null), eventId: encodeEventId(event.topic, event.id), results: new Map() };
+      perEvent.set(event, shared);
+    }
     return shared;
   };
 
@@ -166,12 +182,82 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
     const source = await createSourceEventStream(args);
     if (!isAsyncIterable(source)) return source; // errors (bad arguments, `after` out of the window...)
     const { viewer } = args.contextValue as GraphQLContext;
-    return mapEvents(source as AsyncIterable<LiveEvent>, async (event) => {
-      const { context, eventId } = sharedFor(event);
-      const result = await execute({ ...args, rootValue: event, contextValue: { ...context, viewer } });
-      // The id a client passes back as `after` to resume right after this event.
-      return { ...result, extensions: { ...result.extensions, eventId } };
+    const text = documentText.get(args.document);
+    // Without a known document text (never, as onSubscribe parses through `documents`) nothing is shared.
+    const group =
+      text === undefined
+        ? null
+        : JSON.stringify([text, args.operationName ?? null, args.variableValues ?? null, viewer ? [viewer.userId, viewer.role, viewer.donorId] : null]);
+    return mapEvents(source as AsyncIterable<LiveEvent>, (event) => {
+      const shared = sharedFor(event);
+      const run = async (): Promise<ExecutionResult> => {
+        const result = await execute({ ...args, rootValue: event, contextValue: { ...shared.context, viewer } });
+        // The id a client passes back as `after` to resume right after this event.
+        return { ...result, extensions: { ...result.extensions, eventId: shared.eventId } };
+      };
+      if (group === null) return run();
+      let result = shared.results.get(group);
+      if (!result) shared.results.set(group, (result = run()));
+      // The same object goes to every subscriber of the group; graphql-ws only serializes it.
+      return result;
     });
+  };
+
+  // Parsed and validated documents by query text, shared by the subscriptions that send the same
+  // text (typically every open dashboard): parsing and validating once, and one DocumentNode in
+  // memory rather than one per subscription. Bounded in entries and in the text kept.
+  const documents = new Map<string, DocumentNode>();
+  const documentText = new WeakMap<DocumentNode, string>();
+  const parseAndValidate = (query: string): DocumentNode | readonly GraphQLError[] => {
+    const known = documents.get(query);
+    if (known) {
+      // Most recently used last: the first key is the one to drop.
+      documents.delete(query);
+      documents.set(query, known);
+      return known;
+    }
+    let document: DocumentNode;
+    try {
+      document = parse(query, { maxTokens: MAX_TOKENS });
+    } catch (err) {
+      return [err instanceof GraphQLError ? err : new GraphQLError(String(err))];
+    }
+    // The same depth, alias and cost limits as over HTTP.
+    const errors = validate(schema, document, [...specifiedRules, operationLimitsRule()]);
+    if (errors.length) return errors;
+    if (query.length <= MAX_SHARED_DOCUMENT_CHARS) {
+      documents.set(query, document);
+      documentText.set(document, query);
+      if (documents.size > MAX_SHARED_DOCUMENTS) documents.delete(documents.keys().next().value!);
+    }
+    return document;
+  };
+
+  // A subscription's operation context: its subscribe() resolvers read only the root (the live
+  // services) and their arguments, and events run with a per-event context (above), so the
+  // loaders of a full context would sit unused for the subscription's whole life. They are made
+  // only if something asks for them.
+  const lazyContext = (viewer: Viewer | null): GraphQLContext => {
+    let full: GraphQLContext | undefined;
+    const get = () => (full ??= options.context(viewer));
+    return {
+      viewer,
+      get requestId() {
+        return get().requestId;
+      },
+      get loaders() {
+        return get().loaders;
+      },
+      get cache() {
+        return get().cache;
+      },
+      get outcome() {
+        return get().outcome;
+      },
+      get services() {
+        return get().services;
+      },
+    };
   };
 
   const server = useServer<Record<string, unknown>, ConnectionState>(
@@ -203,15 +289,8 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
             }),
           ];
         }
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query, { maxTokens: MAX_TOKENS });
-        } catch (err) {
-          return [err instanceof GraphQLError ? err : new GraphQLError(String(err))];
-        }
-        // The same depth, alias and cost limits as over HTTP.
-        const errors = validate(schema, document, [...specifiedRules, operationLimitsRule()]);
-        if (errors.length) return [...errors];
+        const document = parseAndValidate(payload.query);
+        if (!('kind' in document)) return [...document];
         const operation = getOperationAST(document, payload.operationName);
         if (operation) {
           const m = measureOperation(schema, fragmentsOf(document), operation, DEFAULT_OPERATION_LIMITS, payload.variables ?? {});
@@ -223,7 +302,7 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
-          contextValue: options.context(ctx.extra.viewer ?? null),
+          contextValue: operation?.operation === 'subscription' ? lazyContext(ctx.extra.viewer ?? null) : options.context(ctx.extra.viewer ?? null),
           // Subscriptions reach the engine through their root value (see pubsub/live.ts).
           rootValue:
             operation?.operation === 'subscription'
