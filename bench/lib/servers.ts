@@ -70,6 +70,9 @@ export async function startLifeline(env: LifelineEnv, logFile: string): Promise<
     };
     fs.appendFileSync(logFile, `--- bench: starting Lifeline (CACHE_MODE=${env.cacheMode}, port ${port}, attempt ${attempt})\n`);
     const nodeArgs = env.gcHook ? ['--expose-gc', '--import', 'tsx', '--import', './bench/lib/gc-hook.ts'] : ['--import', 'tsx'];
+    // BENCH_CPU_PROFILE_DIR=<dir>: every Lifeline writes a V8 CPU profile there when it stops
+    // (for finding where a scenario's time goes; off by default, it costs a little CPU).
+    if (process.env.BENCH_CPU_PROFILE_DIR) nodeArgs.unshift('--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE_DIR}`);
     const child = spawnLogged(process.execPath, [...nodeArgs, 'src/main.ts'], { logFile, cwd: ROOT, env: childEnv, deathSignal: 'KILL' });
     track(child, `lifeline(${env.cacheMode})`, 'SIGTERM');
     try {
