@@ -15,7 +15,7 @@
 //   {events:<topic>}              STREAM, field d = encoded payload; MAXLEN ~ maxEvents, MINID ~ now - maxAge,
 //                                 and the key expires maxAge after the last event
 //   {events:<topic>}:v:<entity>   last published version of one entity (see EntityOrder), TTL maxAge
-// Channel: <prefix>events:<topic>, message "<stream id> <encoded payload>".
+// Channel: <prefix>events:<topic>, message "<stream id> <previous stream id> <encoded payload>".
 //
 // Exactly once, in order, on every instance, across subscriber reconnects: live messages carry
 // their stream id; while the subscriber connection is down (and until it has caught up) live
@@ -23,11 +23,25 @@
 // dispatched (XRANGE exclusive), dispatches that, then the held messages; LocalDispatcher skips
 // any id it has already dispatched. So a message lost by Pub/Sub during an outage is recovered
 // from the stream, and one seen both ways is dispatched once.
+//
+// A drop is not always reported: on Redis Cluster the client's subscriber connection moves to
+// another node when its node fails, and the client as a whole never closes. So each message also
+// names the stream entry before it: a message whose predecessor is newer than the last id this
+// instance dispatched proves that something was missed, however it was lost, and starts the same
+// hold-and-catch-up as a reconnection (the message itself is held, so nothing is dispatched out of
+// order). A lost message is thus recovered at the latest when the topic's next event arrives.
+//
+// Redis Cluster: the stream and version keys of a topic share the `{events:<topic>}` hash tag, so
+// the script runs on one slot; the topics spread over the masters. The broadcast is classic
+// PUBLISH, which a cluster forwards to every node over its bus, so the subscriber connection may
+// sit on any node (see the README's Redis Cluster section for why not sharded pub/sub).
 import type { Logger } from '../observability/logger.js';
 import type { RedisClient } from '../redis/client.js';
 import {
   DEFAULT_RETENTION,
   LocalDispatcher,
+  compareIds,
+  isEventId,
   type Envelope,
   type PubSub,
   type RetentionOptions,
@@ -48,6 +62,7 @@ export interface RedisPubSubOptions extends RetentionOptions {
 
 // KEYS[1] stream, KEYS[2] (optional) entity version key.
 // ARGV: channel, payload, maxEvents, max age ms, version.
+// The broadcast carries the new id and the id of the entry before it ('0-0' for none).
 // The version check, append, trim and broadcast are one atomic step. The age bound is taken
 // from Redis' own clock, the one stream ids come from (no skew with the app servers').
 const PUBLISH_SCRIPT = `
@@ -58,12 +73,14 @@ if #KEYS > 1 then
   if last and (#last > #v or (#last == #v and last >= v)) then return false end
   redis.call('SET', KEYS[2], v, 'PX', maxAge)
 end
+local before = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local prev = before[1] and before[1][1] or '0-0'
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'd', ARGV[2])
 local now = redis.call('TIME')
 local minId = math.max(0, tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - maxAge)
 redis.call('XTRIM', KEYS[1], 'MINID', '~', string.format('%d', minId))
 redis.call('PEXPIRE', KEYS[1], maxAge)
-redis.call('PUBLISH', ARGV[1], id .. ' ' .. ARGV[2])
+redis.call('PUBLISH', ARGV[1], id .. ' ' .. prev .. ' ' .. ARGV[2])
 return id
 `;
 
@@ -76,6 +93,8 @@ type StreamEntry = [id: string, fields: string[]];
 export interface RedisPubSub extends PubSub {
   /** Resolves once this instance is subscribed and caught up (first sync). */
   ready(): Promise<void>;
+  /** Live messages that revealed missed ones (each started a catch-up from the streams). */
+  gapsDetected(): number;
 }
 
 export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
@@ -94,6 +113,8 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
   const scripted = publishClient as unknown as WithPublishScript;
 
   let published = 0;
+  /** Times a live message showed that earlier ones were missed (see the note at the top). */
+  let gaps = 0;
   let superseded = 0;
   let closed = false;
   /** Live messages held while the subscriber is (re)connecting and catching up; null = dispatch at once. */
@@ -110,11 +131,22 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
     const topic = topicOfChannel.get(channel);
     if (!topic || closed) return;
     const space = message.indexOf(' ');
-    if (space < 0) return;
+    const space2 = message.indexOf(' ', space + 1);
+    if (space < 0 || space2 < 0) return;
     const id = message.slice(0, space);
-    const data = message.slice(space + 1);
-    if (held) held.push([topic, id, data]);
-    else dispatcher.accept(topic, id, data);
+    const prev = message.slice(space + 1, space2);
+    const data = message.slice(space2 + 1);
+    if (held) return void held.push([topic, id, data]);
+    const last = dispatcher.last(topic);
+    if (last !== undefined && isEventId(prev) && compareIds(prev, last) > 0) {
+      // Its predecessor never reached us: hold this one and catch up from the stream.
+      gaps++;
+      logger.warn({ topic, missed: prev, last }, 'pubsub: missed events detected; catching up from the stream');
+      held = [[topic, id, data]];
+      void sync();
+      return;
+    }
+    dispatcher.accept(topic, id, data);
   };
   // From the moment the connection drops, hold live messages: dispatching one would move the
   // "last dispatched" id past the ones lost during the outage, and the resync would skip them.
@@ -197,6 +229,8 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
     kind: 'redis',
 
     ready: () => firstSynced,
+
+    gapsDetected: () => gaps,
 
     async publish(topic, payload, order) {
       if (closed) throw new Error('pubsub is closed');

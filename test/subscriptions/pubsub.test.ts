@@ -25,6 +25,7 @@ function redisEngines() {
   const clients: RedisClient[] = [];
   const engines: RedisPubSub[] = [];
   return {
+    prefix,
     clients,
     make: async (retention?: { maxEvents?: number; maxAgeMs?: number }) => {
       const publishClient = createRedisClient({ url: testRedisUrl(), name: 'publisher', logger });
@@ -69,6 +70,41 @@ test('Redis: events published while the subscriber connection is down arrive onc
     for (let i = 21; i <= 30; i++) await pub.publish('inventoryChanged', item(i));
     await all;
     expect(got).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+  } finally {
+    await f.cleanup();
+  }
+});
+
+test('Redis: events a subscriber missed without any disconnection being reported (a cluster subscriber moving node) arrive once, in order, with the next event', async () => {
+  const f = redisEngines();
+  try {
+    const [pub, sub] = [await f.make(), await f.make()];
+    const got: number[] = [];
+    const all = new Promise<void>((resolve) =>
+      sub.listen('inventoryChanged', (e) => {
+        got.push(e.payload.item.units);
+        if (got.length === 20) resolve();
+      }),
+    );
+    const item = (units: number) => ({
+      item: { hospitalId: 1, bloodGroup: 'O_NEG' as const, units, updatedAt: new Date() },
+      hospital: { id: 1, name: 'H', region: 'North', city: 'C' },
+    });
+    for (let i = 1; i <= 5; i++) await pub.publish('inventoryChanged', item(i));
+    // The connection stays up and says nothing: its subscription simply misses 6-10.
+    const subscribeClient = f.clients[3]!;
+    const channel = `${f.prefix}events:inventoryChanged`;
+    await subscribeClient.unsubscribe(channel);
+    for (let i = 6; i <= 10; i++) await pub.publish('inventoryChanged', item(i));
+    // On a cluster PUBLISH reaches the subscriber's node over the cluster bus, asynchronously:
+    // let 6-10 get there (and be dropped) before subscribing again.
+    await new Promise((r) => setTimeout(r, 300));
+    await subscribeClient.subscribe(channel);
+    expect(sub.gapsDetected()).toBe(0);
+    for (let i = 11; i <= 20; i++) await pub.publish('inventoryChanged', item(i));
+    await all;
+    expect(got).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(sub.gapsDetected()).toBe(1);
   } finally {
     await f.cleanup();
   }
