@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../observability/logger.js';
 import { decodeEntry, deserialize, encodeEntry, newStamp, serialize } from './codec.js';
-import type { CacheStore } from './store.js';
+import type { CacheStore, ReadResult } from './store.js';
 
 export interface CacheOptions {
   store: CacheStore;
@@ -133,6 +133,12 @@ export interface Cache {
 
 class Timeout extends Error {}
 
+interface PendingRead {
+  entryKeys: Set<string>;
+  stampKeys: Set<string>;
+  waiters: { entryKeys: string[]; stampKeys: string[]; resolve(result: ReadResult): void; reject(err: unknown): void }[];
+}
+
 export function createCache(options: CacheOptions): Cache {
   const { store, logger } = options;
   const timeoutMs = options.timeoutMs ?? 250;
@@ -220,6 +226,44 @@ export function createCache(options: CacheOptions): Cache {
     }
   };
 
+  // Reads issued while handling one batch of socket events go to the store together, after
+  // the batch (setImmediate): one round trip and one syscall instead of one per request, and a
+  // hot key's stamp is read once for all of them. Every caller in a batch started before the
+  // batch was sent, so the shared answer is at least as new as each one's own read would be.
+  let pendingReads: Map<string, PendingRead> | null = null;
+  const flushReads = () => {
+    const batches = pendingReads!;
+    pendingReads = null;
+    for (const [batchEpoch, batch] of batches) {
+      const entryKeys = [...batch.entryKeys];
+      const stampKeys = [...batch.stampKeys];
+      store.read(batchEpoch, entryKeys, stampKeys).then(
+        (result) => {
+          const valueOf = new Map(entryKeys.map((k, i) => [k, result.values[i] ?? null]));
+          const stampOf = new Map(stampKeys.map((k, i) => [k, result.stamps[i] ?? null]));
+          for (const w of batch.waiters) {
+            w.resolve({ clock: result.clock, epoch: result.epoch, values: w.entryKeys.map((k) => valueOf.get(k)!), stamps: w.stampKeys.map((k) => stampOf.get(k)!) });
+          }
+        },
+        (err: unknown) => {
+          for (const w of batch.waiters) w.reject(err);
+        },
+      );
+    }
+  };
+  const batchedRead = (readEpoch: string, entryKeys: string[], stampKeys: string[]) =>
+    new Promise<ReadResult>((resolve, reject) => {
+      if (!pendingReads) {
+        pendingReads = new Map();
+        setImmediate(flushReads);
+      }
+      let batch = pendingReads.get(readEpoch);
+      if (!batch) pendingReads.set(readEpoch, (batch = { entryKeys: new Set(), stampKeys: new Set(), waiters: [] }));
+      for (const k of entryKeys) batch.entryKeys.add(k);
+      for (const k of stampKeys) batch.stampKeys.add(k);
+      batch.waiters.push({ entryKeys, stampKeys, resolve, reject });
+    });
+
   const cache: Cache = {
     stats,
     now: clock,
@@ -248,7 +292,7 @@ export function createCache(options: CacheOptions): Cache {
       }
       let result;
       try {
-        result = await withTimeout(store.read(scope.epoch, fromL2, fromL1.map(([k]) => k)));
+        result = await withTimeout(batchedRead(scope.epoch, fromL2, fromL1.map(([k]) => k)));
       } catch (err) {
         fail('read', err);
         if (scope.fence === null) scope.writable = false;

@@ -13,6 +13,8 @@ export interface CachedResponse {
   scope: 'PUBLIC' | 'PRIVATE';
   /** When it was computed (ms), for Age and the remaining max-age. */
   storedAt: number;
+  /** PUBLIC only: its tags for a CDN (http/cdn-tags.ts); null when they do not fit. */
+  cdnTags?: string | null;
 }
 
 export interface ResponseRequest {
@@ -59,6 +61,10 @@ export function stableStringify(value: unknown): string {
     .join(',')}}`;
 }
 
+/** Names one cached response: same document, operation, variables (in any key order) and format, same entry. */
+export const requestHash = (r: ResponseRequest) =>
+  sha256(`${r.documentHash}\u0000${r.operationName ?? ''}\u0000${stableStringify(r.variables ?? {})}\u0000${r.format}`);
+
 export function createResponseCache(options: ResponseCacheOptions) {
   const { cache } = options;
   const graceFraction = options.graceFraction ?? 1;
@@ -67,14 +73,14 @@ export function createResponseCache(options: ResponseCacheOptions) {
   const leaseMs = options.leaseMs ?? 3_000;
   const inflight = new Map<string, Flight>();
 
-  const hashOf = (r: ResponseRequest) =>
-    sha256(`${r.documentHash}\u0000${r.operationName ?? ''}\u0000${stableStringify(r.variables ?? {})}\u0000${r.format}`);
-
   return {
-    /** One round trip: the fence, the epoch, the public entry and (signed in) the user's private entry. */
-    async lookup(request: ResponseRequest, userId: number | null): Promise<Lookup> {
+    /**
+     * One round trip: the fence, the epoch, the public entry and (signed in) the user's private
+     * entry. Takes the request, or its requestHash when the caller remembered it.
+     */
+    async lookup(request: ResponseRequest | string, userId: number | null): Promise<Lookup> {
       const scope = cache.newScope();
-      const hash = hashOf(request);
+      const hash = typeof request === 'string' ? request : requestHash(request);
       const key = publicResponseKey(hash);
       const privateKey = userId === null ? null : privateResponseKey(userId, hash);
       const hits = await cache.get<CachedResponse>(scope, privateKey ? [key, privateKey] : [key]);

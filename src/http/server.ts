@@ -9,7 +9,7 @@ import { GraphQLError, Kind, parse, type OperationDefinitionNode } from 'graphql
 import type { ClientInfo, RateLimitVerdict } from '../auth/rate-limit.js';
 import type { Viewer } from '../auth/types.js';
 import type { CacheScope } from '../cache/cache.js';
-import { sha256, type CachedResponse, type Lookup, type ResponseCache } from '../cache/response-cache.js';
+import { requestHash, sha256, type CachedResponse, type Lookup, type ResponseCache } from '../cache/response-cache.js';
 import type { OperationOutcome } from '../graphql/cache-plugin.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import type { Logger } from '../observability/logger.js';
@@ -17,6 +17,8 @@ import type { Metrics } from '../observability/metrics.js';
 import { noteErrors, noteOperation, noteResponse, type RequestObserver } from '../observability/request-log.js';
 import { BodyTooLarge, readBody } from './body.js';
 import { checkReadiness, type DependencyCheck } from './health.js';
+import { cdnHeaders, cdnTagHeader } from './cdn-tags.js';
+import { createRequestMemo } from './request-memo.js';
 import type { StaticSiteHandler } from './static.js';
 import { clientIp, deadlineBody, jsonNestedDeeperThan, MAX_JSON_DEPTH, rateLimitKey, sendRateLimited, withDeadline } from './limits.js';
 
@@ -35,6 +37,8 @@ export interface HttpHandlerOptions {
   requestTimeoutMs?: number;
   /** null when the full-response cache is off. */
   responseCache: ResponseCache | null;
+  /** Cache-Tag / Surrogate-Key on cacheable PUBLIC responses (http/cdn-tags.ts). Default true. */
+  cdnTags?: boolean;
   readiness: DependencyCheck[];
   /** The dashboard page's static files (issue 8), answering /dashboard and /dashboard/*; unset = 404. */
   dashboard?: StaticSiteHandler;
@@ -114,6 +118,7 @@ const responseFormat = (req: IncomingMessage) =>
 
 export function createHttpHandler(options: HttpHandlerOptions): Handler {
   const { apollo, logger, responseCache } = options;
+  const sendCdnTags = options.cdnTags ?? true;
   const now = options.now ?? Date.now;
 
   const sendJson = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -126,21 +131,41 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     sendJson(res, status, { errors: [{ message, extensions: { code } }] });
   };
 
+  // A hot entry is the same object on every L1 hit: encode its body to bytes once, not per
+  // response (encoding 27 KB of JSON per hit cost a fifth of the hit path's CPU).
+  const readyBytes = new WeakMap<CachedResponse, Buffer>();
+  const bytesOf = (hit: CachedResponse) => {
+    let bytes = readyBytes.get(hit);
+    if (!bytes) readyBytes.set(hit, (bytes = Buffer.from(hit.body)));
+    return bytes;
+  };
+  const requestMemo = createRequestMemo<Operation>();
+
   const sendHit = (res: ServerResponse, hit: CachedResponse, stale: boolean) => {
     const age = Math.max(0, Math.floor((now() - hit.storedAt) / 1000));
     const maxAge = stale ? 0 : Math.max(0, hit.maxAge - age);
+    const body = bytesOf(hit);
     res.writeHead(200, {
       'content-type': hit.contentType,
-      'content-length': Buffer.byteLength(hit.body),
-      'cache-control': `max-age=${maxAge}, ${hit.scope.toLowerCase()}`,
+      'content-length': body.length,
+      'cache-control': cacheControlOf(hit, maxAge),
       age: String(age),
       'x-cache': 'HIT',
+      ...(hit.scope === 'PUBLIC' ? cdnHeaders(hit.cdnTags ?? null) : {}),
     });
-    res.end(hit.body);
+    res.end(body);
   };
 
-  const send = (res: ServerResponse, executed: Executed, xCache: 'MISS' | 'BYPASS') => {
+  /** A PUBLIC response no CDN purge could reach (too many tags) is not for shared caches. */
+  const cacheControlOf = (entry: CachedResponse, maxAge: number) =>
+    `max-age=${maxAge}, ${entry.scope.toLowerCase()}${sendCdnTags && entry.scope === 'PUBLIC' && !entry.cdnTags ? ', s-maxage=0' : ''}`;
+
+  const send = (res: ServerResponse, executed: Executed, xCache: 'MISS' | 'BYPASS', entry?: CachedResponse | null) => {
     for (const [key, value] of executed.headers) res.setHeader(key, value);
+    if (entry) {
+      res.setHeader('cache-control', cacheControlOf(entry, entry.maxAge));
+      if (entry.scope === 'PUBLIC') for (const [key, value] of Object.entries(cdnHeaders(entry.cdnTags ?? null))) res.setHeader(key, value);
+    }
     res.setHeader('x-cache', xCache);
     noteResponse(res, executed.outcome, executed.body); // request log and metrics (issue 7)
     res.setHeader('content-length', Buffer.byteLength(executed.body));
@@ -175,12 +200,13 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
   }
 
   /** A response the cache may keep: a query, no errors, a non-zero maxAge, PRIVATE only with a user. */
-  const cacheable = (e: Executed, viewer: Viewer | null): CachedResponse | null => {
+  const cacheable = (e: Executed, viewer: Viewer | null, tags: Iterable<string>): CachedResponse | null => {
     const o = e.outcome;
     if (e.status !== 200 || !o || o.operation !== 'query' || o.errorCodes.length || !o.policy) return null;
     if (o.policy.scope === 'PRIVATE' && !viewer) return null;
     const contentType = e.headers.find(([k]) => k === 'content-type')?.[1] ?? 'application/json; charset=utf-8';
-    return { body: e.body, contentType, maxAge: o.policy.maxAge, scope: o.policy.scope, storedAt: now() };
+    const cdnTags = o.policy.scope === 'PUBLIC' && sendCdnTags ? cdnTagHeader(tags) : null;
+    return { body: e.body, contentType, maxAge: o.policy.maxAge, scope: o.policy.scope, storedAt: now(), cdnTags };
   };
 
   async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) {
@@ -200,10 +226,13 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
       const v = await verdict;
       return v && !v.allowed ? v : null;
     };
+    const format = responseFormat(req);
     let body: unknown = undefined;
     let isJson = false;
+    let raw = '';
+    // The request's text was seen before: its operation and cache key are known without parsing.
+    let remembered = responseCache && method === 'GET' ? requestMemo.get(method, format, url.search) : undefined;
     if (method === 'POST') {
-      let raw: string;
       try {
         raw = await readBody(req, options.maxBodyBytes);
       } catch (err) {
@@ -214,67 +243,74 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
         throw err;
       }
       if (/^application\/(graphql-response\+)?json\b/i.test(req.headers['content-type'] ?? '')) {
-        // Issue 5: absurdly nested JSON (e.g. variables 100,000 arrays deep) would overflow the
-        // stack of the recursive code after parsing (cache keys, variable coercion): refuse it here.
-        if (jsonNestedDeeperThan(raw)) return graphqlError(res, 400, `The request body nests JSON deeper than ${MAX_JSON_DEPTH} levels.`, 'BAD_REQUEST');
-        try {
-          body = raw.length ? JSON.parse(raw) : undefined;
-          isJson = true;
-        } catch {
-          return graphqlError(res, 400, 'The request body is not valid JSON.', 'BAD_REQUEST');
+        isJson = true;
+        remembered = responseCache ? requestMemo.get(method, format, raw) : undefined;
+        if (!remembered) {
+          // Issue 5: absurdly nested JSON (e.g. variables 100,000 arrays deep) would overflow the
+          // stack of the recursive code after parsing (cache keys, variable coercion): refuse it here.
+          if (jsonNestedDeeperThan(raw)) return graphqlError(res, 400, `The request body nests JSON deeper than ${MAX_JSON_DEPTH} levels.`, 'BAD_REQUEST');
+          try {
+            body = raw.length ? JSON.parse(raw) : undefined;
+          } catch {
+            return graphqlError(res, 400, 'The request body is not valid JSON.', 'BAD_REQUEST');
+          }
         }
       } else {
         // Apollo answers unsupported content types (and its CSRF rules) itself.
         body = raw;
       }
     }
+    /** The parsed body for Apollo; a remembered request was not parsed yet (it passed the checks when first seen). */
+    const bodyForExecution = () => (remembered && isJson && body === undefined && raw.length ? (body = JSON.parse(raw)) : body);
 
     // The session check and the cache lookup go out together: a hit costs one round trip.
     const sessionChecked = (v: Viewer | null): Promise<Viewer | null | GraphQLError> =>
       v ? options.checkSession(v).then(() => v, (err: unknown) => (err instanceof GraphQLError ? err : Promise.reject(err))) : Promise.resolve(v);
 
     // Logs and metrics name the operation, cached or not (observability/request-log.ts).
-    const requested = method === 'GET' || isJson ? operationOf(method, body, url) : null;
+    const requested = remembered?.operation ?? (method === 'GET' || isJson ? operationOf(method, body, url) : null);
     noteOperation(res, requested);
     const operation = responseCache && requested && !(viewer instanceof GraphQLError) ? requested : null;
     if (!operation || viewer instanceof GraphQLError) {
       const limited = await refused();
       if (limited) return sendRateLimited(res, limited);
       if (!(viewer instanceof GraphQLError)) viewer = await sessionChecked(viewer);
-      return send(res, await execute(req, method, url, body, requestId, viewer), 'BYPASS');
+      return send(res, await execute(req, method, url, bodyForExecution(), requestId, viewer), 'BYPASS');
+    }
+    let hash = remembered?.hash;
+    if (!hash) {
+      hash = requestHash({
+        documentHash: operation.query ? sha256(operation.query) : operation.apqHash!,
+        operationName: operation.operationName,
+        variables: operation.variables,
+        format,
+      });
+      requestMemo.set(method, format, method === 'GET' ? url.search : raw, { operation, hash });
     }
 
     const [limited, checked, lookup]: [RateLimitVerdict | null, Viewer | null | GraphQLError, Lookup] = await Promise.all([
       refused(),
       sessionChecked(viewer),
-      responseCache!.lookup(
-        {
-          documentHash: operation.query ? sha256(operation.query) : operation.apqHash!,
-          operationName: operation.operationName,
-          variables: operation.variables,
-          format: responseFormat(req),
-        },
-        viewer?.userId ?? null,
-      ),
+      responseCache!.lookup(hash, viewer?.userId ?? null),
     ]);
     if (limited) return sendRateLimited(res, limited);
-    if (checked instanceof GraphQLError) return send(res, await execute(req, method, url, body, requestId, checked), 'BYPASS');
+    if (checked instanceof GraphQLError) return send(res, await execute(req, method, url, bodyForExecution(), requestId, checked), 'BYPASS');
     const csrfOk = method === 'POST' || passesCsrfCheck(req);
     if (lookup.hit && !lookup.stale && csrfOk) return sendHit(res, lookup.hit, false);
 
     /** Executes the operation and stores its response when cacheable; `stored` only if the fenced write was accepted. */
-    const run = async (): Promise<{ executed: Executed; stored: CachedResponse | null; cacheable: boolean }> => {
-      const executed = await execute(req, method, url, body, requestId, viewer, lookup.scope);
-      const entry = cacheable(executed, viewer as Viewer | null);
+    const run = async (): Promise<{ executed: Executed; stored: CachedResponse | null; entry: CachedResponse | null }> => {
+      const executed = await execute(req, method, url, bodyForExecution(), requestId, viewer, lookup.scope);
+      const entry = cacheable(executed, viewer as Viewer | null, lookup.scope.tags);
       const stored = entry ? await responseCache!.store(lookup, entry, lookup.scope.tags) : false;
-      return { executed, stored: stored ? entry : null, cacheable: entry !== null };
+      return { executed, stored: stored ? entry : null, entry };
     };
     /** Sends an executed response; on a database failure a stale copy (never an invalidated one) is served instead. */
-    const answer = ({ executed, cacheable: ok }: { executed: Executed; cacheable: boolean }) => {
+    const answer = ({ executed, entry }: { executed: Executed; entry: CachedResponse | null }) => {
       // A database error, or the request deadline (503, no outcome): a stale copy beats an error.
       const failed = executed.status === 503 || executed.outcome?.errorCodes.some((c) => c === 'SERVICE_UNAVAILABLE' || c === 'INTERNAL_SERVER_ERROR');
-      if (!ok && lookup.hit && failed) return sendHit(res, lookup.hit, true);
-      send(res, executed, ok ? 'MISS' : 'BYPASS');
+      if (!entry && lookup.hit && failed) return sendHit(res, lookup.hit, true);
+      send(res, executed, entry ? 'MISS' : 'BYPASS', entry);
     };
 
     // Only queries are coalesced: a mutation never has an entry, and two identical mutations are two writes.
