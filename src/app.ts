@@ -243,6 +243,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       trustedProxies: config.trustProxy,
       requestTimeoutMs: config.requestTimeoutMs,
       responseCache,
+      cdnTags: config.cdnTags,
       readiness: [
         { name: 'postgres', ping: () => database.ping() },
         ...(redis ? [{ name: 'redis', optional: true, ping: async () => void (await redis.ping()) }] : []),

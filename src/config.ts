@@ -47,6 +47,8 @@ export interface Config {
   cacheL1Mb: number;
   /** Longest one cache call may take before the request goes on from PostgreSQL, in ms. Default 250. */
   cacheTimeoutMs: number;
+  /** Cache-Tag / Surrogate-Key headers on cacheable PUBLIC responses, for a CDN's purge by tag. Default on. */
+  cdnTags: boolean;
 }
 
 class ConfigError extends Error {}
@@ -102,6 +104,7 @@ const envSchema = z.object({
   CACHE_MODE: z.enum(['off', 'entity', 'full'], { error: () => 'CACHE_MODE must be off, entity or full' }).default('full'),
   CACHE_L1_MB: int('CACHE_L1_MB', 0, 16_384).default(64),
   CACHE_TIMEOUT_MS: int('CACHE_TIMEOUT_MS', 10, 10_000).default(250),
+  CDN_TAGS: z.enum(['0', '1', 'true', 'false'], { error: () => 'CDN_TAGS must be 0 or 1' }).optional(),
 });
 
 const truthy = (v: string | undefined) => v === '1' || v === 'true';
@@ -157,6 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cacheMode: e.CACHE_MODE,
     cacheL1Mb: e.CACHE_L1_MB,
     cacheTimeoutMs: e.CACHE_TIMEOUT_MS,
+    cdnTags: e.CDN_TAGS === undefined || truthy(e.CDN_TAGS),
   };
 }
 
