@@ -8,7 +8,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config.js';
-import { all, one, parseNginxConf, seconds, type Directive } from './nginx-conf.js';
+import { MAX_CDN_TAG_BYTES } from '../../src/http/cdn-tags.js';
+import { all, one, parseNginxConf, seconds, size, type Directive } from './nginx-conf.js';
 
 const ROOT = realpathSync(path.resolve(__dirname, '..', '..'));
 const NGINX_CONF = path.join(ROOT, 'deploy', 'nginx.conf');
@@ -266,9 +267,11 @@ test('nginx.conf passes WebSocket upgrades on /graphql with long timeouts and ba
   const metrics = locations.find((l) => l.args.join(' ') === '= /metrics');
   expect(metrics && (all(metrics.block!, 'return')[0]?.args[0] ?? all(metrics.block!, 'deny')[0]?.args[0])).toMatch(/^(403|404|all)$/);
   // Bodies up to the API's own limit (MAX_BODY_BYTES, 1 MiB) reach it, so it answers 413 itself.
-  const maxBody = one(server, 'client_max_body_size').args[0]!;
-  const bytes = Number(/^(\d+)/.exec(maxBody)![1]) * ({ k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[maxBody.slice(-1).toLowerCase()] ?? 1);
-  expect(bytes).toBeGreaterThan(loadConfig({}).maxBodyBytes);
+  expect(size(one(server, 'client_max_body_size').args[0]!)).toBeGreaterThan(loadConfig({}).maxBodyBytes);
+  // Response headers must fit nginx's header buffer or the client gets 502: Cache-Tag and
+  // Surrogate-Key may each take MAX_CDN_TAG_BYTES, plus the other headers.
+  const headerBuffer = all(server, 'proxy_buffer_size')[0]?.args[0] ?? all(http, 'proxy_buffer_size')[0]?.args[0] ?? '4k';
+  expect(size(headerBuffer)).toBeGreaterThanOrEqual(2 * MAX_CDN_TAG_BYTES + 4096);
 });
 
 const freePort = () =>

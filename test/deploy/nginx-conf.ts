@@ -94,3 +94,10 @@ export function seconds(value: string): number {
   const n = Number(m[1]);
   return { ms: n / 1000, s: n, m: n * 60, h: n * 3600, d: n * 86400 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h' | 'd'];
 }
+
+/** nginx sizes (`512`, `8k`, `2m`, `1g`) in bytes. */
+export function size(value: string): number {
+  const m = /^(\d+)([kmg])?$/i.exec(value);
+  if (!m) throw new Error(`not an nginx size: ${value}`);
+  return Number(m[1]) * { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? '').toLowerCase() as '' | 'k' | 'm' | 'g'];
+}
