@@ -20,13 +20,10 @@
 // minus the server's and autocannon's): when it is not near 0, the figures are contended.
 //
 // Prints a markdown table and writes bench/results/http-integrations.json (gitignored).
-import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
-import path from 'node:path';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -40,6 +37,11 @@ import type { Resolvers } from '../src/graphql/generated/resolvers-types.js';
 import { buildSchema } from '../src/graphql/schema.js';
 import { createHttpHandler } from '../src/http/server.js';
 import { createLogger } from '../src/observability/logger.js';
+import { childLifetime, startIpcChild, toParent } from './lib/child.js';
+import { probe, runLoad } from './lib/load.js';
+import { machineInfo, machineLine, packageVersions, parseIntegerFlags, runMain, writeResults } from './lib/report.js';
+import { HOST, killAllNow, processCpuSeconds } from './lib/services.js';
+import { fmt, measureWindow } from './lib/window.js';
 
 const KINDS = ['node-http-adapter', 'express5', 'raw-ceiling'] as const;
 type Kind = (typeof KINDS)[number];
@@ -50,20 +52,14 @@ const DESCRIPTIONS: Record<Kind, string> = {
   'raw-ceiling': 'raw Node http, precomputed bytes (ceiling)',
 };
 
-const HOST = '127.0.0.1';
 const GRAPHQL_PATH = '/graphql';
 const QUERY = 'query Hospitals { hospitals { id name region city } }';
 const REQUEST_BODY = JSON.stringify({ query: QUERY, operationName: 'Hospitals' });
 const HOSPITAL_COUNT = 20;
 const MAX_BODY_BYTES = 1_000_000;
 const CHILD_READY_TIMEOUT_MS = 30_000;
-const CHILD_STOP_TIMEOUT_MS = 5_000;
 
-type ParentMessage = { type: 'cpu' };
-type ChildMessage =
-  | { type: 'ready'; port: number }
-  | { type: 'cpu'; userMicros: number; systemMicros: number }
-  | { type: 'error'; message: string };
+type ChildMessage = { type: 'ready'; port: number } | { type: 'error'; message: string };
 
 // ---------------------------------------------------------------------------------------
 // Child: one server.
@@ -184,27 +180,16 @@ async function startRawCeiling(): Promise<Server> {
 }
 
 async function runChild(kind: Kind): Promise<void> {
-  const send = (message: ChildMessage) => process.send?.(message);
-  // Never outlive the parent, whatever happens to it.
-  process.on('disconnect', () => process.exit(0));
-  process.on('SIGTERM', () => process.exit(0));
-  const maxLifetimeMs = Number(process.env.BENCH_CHILD_MAX_LIFETIME_MS) || 120_000;
-  setTimeout(() => process.exit(2), maxLifetimeMs).unref();
-  process.on('message', (message: ParentMessage) => {
-    if (message.type === 'cpu') {
-      const { user, system } = process.cpuUsage();
-      send({ type: 'cpu', userMicros: user, systemMicros: system });
-    }
-  });
+  childLifetime();
   try {
     const server = await (kind === 'node-http-adapter' ? startNodeHttpAdapter() : kind === 'express5' ? startExpress5() : startRawCeiling());
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, HOST, () => resolve());
     });
-    send({ type: 'ready', port: (server.address() as AddressInfo).port });
+    toParent({ type: 'ready', port: (server.address() as AddressInfo).port } satisfies ChildMessage);
   } catch (err) {
-    send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    toParent({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies ChildMessage);
     process.exit(1);
   }
 }
@@ -213,126 +198,43 @@ async function runChild(kind: Kind): Promise<void> {
 // Parent: orchestration and load.
 // ---------------------------------------------------------------------------------------
 
-interface Options {
+type Options = {
   duration: number;
   connections: number;
   warmup: number;
   rounds: number;
-}
-
-class UsageError extends Error {}
+};
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { duration: 10, connections: 50, warmup: 3, rounds: 1 };
-  const bounds: Record<keyof Options, [number, number]> = { duration: [1, 60], connections: [1, 1000], warmup: [0, 30], rounds: [1, 5] };
-  for (let i = 0; i < argv.length; i++) {
-    const match = /^--(duration|connections|warmup|rounds)(?:=(.*))?$/.exec(argv[i]);
-    if (!match) {
-      throw new UsageError(`Unknown argument ${argv[i]}. Usage: tsx bench/http-integrations.ts [--duration 10] [--connections 50] [--warmup 3] [--rounds 1]`);
-    }
-    const key = match[1] as keyof Options;
-    const raw = match[2] ?? argv[++i];
-    const value = Number(raw);
-    const [min, max] = bounds[key];
-    if (!Number.isInteger(value) || value < min || value > max) throw new UsageError(`--${key} must be an integer in [${min}, ${max}], got ${raw}`);
-    options[key] = value;
-  }
-  return options;
-}
-
-const children = new Set<ChildProcess>();
-
-function killAllChildren() {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  children.clear();
+  return parseIntegerFlags<Options>(
+    argv,
+    { duration: 10, connections: 50, warmup: 3, rounds: 1 },
+    { duration: [1, 60], connections: [1, 1000], warmup: [0, 30], rounds: [1, 5] },
+    'npx tsx bench/http-integrations.ts [--duration 10] [--connections 50] [--warmup 3] [--rounds 1]',
+  );
 }
 
 interface Running {
-  child: ChildProcess;
   port: number;
-  cpuSeconds(): Promise<number>;
+  /** CPU seconds (user + system) the server child used so far, from /proc. */
+  cpuSeconds(): number | null;
   stop(): Promise<void>;
 }
 
-function startChild(kind: Kind, maxLifetimeMs: number): Promise<Running> {
-  const child = fork(__filename, ['--serve', kind], {
-    // fork() reuses process.execArgv, i.e. tsx's loader; production mode for express and Apollo.
-    env: { ...process.env, NODE_ENV: 'production', BENCH_CHILD_MAX_LIFETIME_MS: String(maxLifetimeMs) },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  children.add(child);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  exited.then(() => children.delete(child));
-
-  const cpuSeconds = () =>
-    new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${kind}: no cpu report`)), 5000);
-      const onMessage = (m: ChildMessage) => {
-        if (m.type !== 'cpu') return;
-        clearTimeout(timer);
-        child.off('message', onMessage);
-        resolve((m.userMicros + m.systemMicros) / 1e6);
-      };
-      child.on('message', onMessage);
-      child.send({ type: 'cpu' } satisfies ParentMessage);
-    });
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_STOP_TIMEOUT_MS);
-    await exited;
-    clearTimeout(timer);
-  };
-
-  return new Promise<Running>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${kind}: not ready within ${CHILD_READY_TIMEOUT_MS} ms`));
-    }, CHILD_READY_TIMEOUT_MS);
-    child.on('message', (m: ChildMessage) => {
-      if (m.type === 'ready') {
-        clearTimeout(timer);
-        resolve({ child, port: m.port, cpuSeconds, stop });
-      } else if (m.type === 'error') {
-        clearTimeout(timer);
-        reject(new Error(`${kind} failed to start:\n${m.message}`));
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${kind} exited before it was ready (code ${code}, signal ${signal})`));
-    });
-  });
-}
-
-interface Probe {
-  status: number;
-  body: string;
-  headers: Record<string, string>;
-}
-
-async function probe(port: number): Promise<Probe> {
-  const res = await fetch(`http://${HOST}:${port}${GRAPHQL_PATH}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: REQUEST_BODY,
-    signal: AbortSignal.timeout(5000),
-  });
-  const headers: Record<string, string> = {};
-  res.headers.forEach((value, key) => (headers[key] = value));
-  return { status: res.status, body: await res.text(), headers };
-}
-
-async function load(port: number, durationSeconds: number, connections: number) {
-  return autocannon({
-    url: `http://${HOST}:${port}${GRAPHQL_PATH}`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: REQUEST_BODY,
-    connections,
-    duration: durationSeconds,
-    timeout: 10,
-  });
+async function startChild(kind: Kind, maxLifetimeMs: number): Promise<Running> {
+  const child = startIpcChild<ChildMessage>(__filename, ['--serve', kind], { name: kind, maxLifetimeMs });
+  try {
+    const port = await child.next(
+      (m) => (m.type === 'ready' ? m.port : m.type === 'error' ? new Error(`${kind} failed to start:\n${m.message}`) : undefined),
+      CHILD_READY_TIMEOUT_MS,
+      'ready',
+    );
+    if (port instanceof Error) throw port;
+    return { port, cpuSeconds: () => processCpuSeconds(child.child.pid), stop: () => child.stop() };
+  } catch (err) {
+    await child.stop();
+    throw err;
+  }
 }
 
 interface Row {
@@ -356,17 +258,10 @@ interface Row {
   loadAverage1m: number;
 }
 
-/** Busy seconds of all cores together since boot. */
-function machineBusySeconds(): number {
-  let ms = 0;
-  for (const { times } of os.cpus()) ms += times.user + times.nice + times.sys + times.irq;
-  return ms / 1000;
-}
-
 async function measure(kind: Kind, round: number, options: Options, maxLifetimeMs: number, referenceBody: { value?: string }): Promise<Row> {
   const server = await startChild(kind, maxLifetimeMs);
   try {
-    const first = await probe(server.port);
+    const first = await probe(server.port, REQUEST_BODY);
     if (first.status !== 200) throw new Error(`${kind}: probe answered ${first.status}: ${first.body.slice(0, 500)}`);
     const parsed = JSON.parse(first.body) as { data?: { hospitals?: unknown[] }; errors?: unknown };
     if (parsed.errors || parsed.data?.hospitals?.length !== HOSPITAL_COUNT) throw new Error(`${kind}: unexpected probe body ${first.body.slice(0, 500)}`);
@@ -376,49 +271,30 @@ async function measure(kind: Kind, round: number, options: Options, maxLifetimeM
       `round ${round}, ${kind}: port ${server.port}, ${Buffer.byteLength(first.body)} body bytes, cache-control "${first.headers['cache-control'] ?? ''}"; ` +
         `warm-up ${options.warmup}s, measure ${options.duration}s x ${options.connections} connections\n`,
     );
-    if (options.warmup > 0) await load(server.port, options.warmup, options.connections);
-
-    const serverCpuBefore = await server.cpuSeconds();
-    const selfCpuBefore = process.cpuUsage();
-    const machineBefore = machineBusySeconds();
-    const loadAverage1m = os.loadavg()[0];
-    const wallBefore = process.hrtime.bigint();
-    const result = await load(server.port, options.duration, options.connections);
-    const wallSeconds = Number(process.hrtime.bigint() - wallBefore) / 1e9;
-    const selfCpu = process.cpuUsage(selfCpuBefore);
-    const machineBusy = machineBusySeconds() - machineBefore;
-    const serverCpu = (await server.cpuSeconds()) - serverCpuBefore;
-
-    const selfCpuSeconds = (selfCpu.user + selfCpu.system) / 1e6;
+    const load = (durationSeconds: number) => runLoad({ port: server.port, body: REQUEST_BODY, connections: options.connections, durationSeconds });
+    if (options.warmup > 0) await load(options.warmup);
+    const { result, window: w } = await measureWindow({}, server, { lifeline: false }, () => load(options.duration));
     return {
       kind,
       round,
       description: DESCRIPTIONS[kind],
-      requestsPerSecond: result.requests.average,
-      latencyMs: {
-        p50: result.latency.p50,
-        p90: result.latency.p90,
-        p99: result.latency.p99,
-        average: result.latency.average,
-        max: result.latency.max,
-      },
-      requests: result.requests.total,
+      requestsPerSecond: result.requestsPerSecond,
+      latencyMs: result.latencyMs,
+      requests: result.requests,
       non2xx: result.non2xx,
       errors: result.errors,
       timeouts: result.timeouts,
-      throughputBytesPerSecond: result.throughput.average,
+      throughputBytesPerSecond: result.throughputBytesPerSecond,
       responseBytes: Buffer.byteLength(first.body),
-      serverCpuCores: serverCpu / wallSeconds,
-      loadGeneratorCpuCores: selfCpuSeconds / wallSeconds,
-      otherCpuCores: Math.max(0, machineBusy - serverCpu - selfCpuSeconds) / wallSeconds,
-      loadAverage1m,
+      serverCpuCores: (w.serverCpuSeconds ?? NaN) / w.wallSeconds,
+      loadGeneratorCpuCores: w.loadGeneratorCpuSeconds / w.wallSeconds,
+      otherCpuCores: w.otherCpuCores,
+      loadAverage1m: w.loadAverage1m.before,
     };
   } finally {
     await server.stop();
   }
 }
-
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -492,12 +368,13 @@ async function main(): Promise<void> {
   // Hard bound on the whole run: whatever hangs, children die and the run fails.
   const watchdog = setTimeout(() => {
     process.stderr.write(`bench: exceeded ${Math.round(totalBudgetMs / 1000)} s, giving up\n`);
-    killAllChildren();
+    killAllNow();
     process.exit(1);
   }, totalBudgetMs);
   watchdog.unref();
 
   const started = new Date();
+  const load0 = os.loadavg();
   const referenceBody: { value?: string } = {};
   const rows: Row[] = [];
   for (let round = 1; round <= options.rounds; round++) {
@@ -505,61 +382,29 @@ async function main(): Promise<void> {
   }
   clearTimeout(watchdog);
 
-  const cpus = os.cpus();
-  const machine = {
-    nproc: os.availableParallelism(),
-    cpuModel: cpus[0]?.model ?? 'unknown',
-    totalMemoryGiB: Math.round(os.totalmem() / 2 ** 30),
-    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-    node: process.version,
-  };
-  const versions = Object.fromEntries(
-    ['@apollo/server', 'express', '@as-integrations/express5', 'autocannon', 'graphql'].map((name) => {
-      try {
-        const manifest = path.join(__dirname, '..', 'node_modules', name, 'package.json');
-        return [name, (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version];
-      } catch {
-        return [name, 'unknown'];
-      }
-    }),
-  );
-
+  const machine = machineInfo(load0);
   const summary = summarize(rows);
   const markdown = summaryTable(summary);
   const details = detailTable(rows);
   process.stdout.write(
     `\nHTTP integrations, cached \`hospitals\` query (${HOSPITAL_COUNT} rows, real schema, no database); ` +
-      `${options.connections} connections, ${options.duration}s after ${options.warmup}s warm-up, ${options.rounds} round(s); ` +
-      `${machine.nproc} cores (${machine.cpuModel}), Node ${machine.node}\n\n` +
+      `${options.connections} connections, ${options.duration}s after ${options.warmup}s warm-up, ${options.rounds} round(s)\n${machineLine(machine)}\n\n` +
       `Every measurement (CPU columns in cores):\n\n${details}\n\n` +
       `${options.rounds > 1 ? 'Median per server' : 'Summary'}:\n\n${markdown}\n`,
   );
-
-  const dir = path.join(__dirname, 'results');
-  if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
-  if (!existsSync(path.join(dir, '.gitkeep'))) writeFileSync(path.join(dir, '.gitkeep'), '');
-  const file = path.join(dir, 'http-integrations.json');
-  writeFileSync(
-    file,
-    JSON.stringify(
-      {
-        benchmark: 'http-integrations',
-        startedAt: started.toISOString(),
-        finishedAt: new Date().toISOString(),
-        options,
-        request: { method: 'POST', path: GRAPHQL_PATH, contentType: 'application/json', body: REQUEST_BODY },
-        schema: 'project schema (schema/*.graphql) with Query.hospitals returning a fixed in-memory list',
-        machine,
-        versions,
-        summary,
-        measurements: rows,
-        markdown: { summary: markdown, measurements: details },
-      },
-      null,
-      2,
-    ) + '\n',
-  );
-  process.stdout.write(`\nwrote ${path.relative(process.cwd(), file)}\n`);
+  writeResults('http-integrations', {
+    benchmark: 'http-integrations',
+    startedAt: started.toISOString(),
+    finishedAt: new Date().toISOString(),
+    options,
+    request: { method: 'POST', path: GRAPHQL_PATH, contentType: 'application/json', body: REQUEST_BODY },
+    schema: 'project schema (schema/*.graphql) with Query.hospitals returning a fixed in-memory list',
+    machine,
+    versions: packageVersions(['@apollo/server', 'express', '@as-integrations/express5', 'autocannon', 'graphql']),
+    summary,
+    measurements: rows,
+    markdown: { summary: markdown, measurements: details },
+  });
 }
 
 if (process.argv[2] === '--serve') {
@@ -570,17 +415,5 @@ if (process.argv[2] === '--serve') {
   }
   void runChild(kind);
 } else {
-  process.on('exit', killAllChildren);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      killAllChildren();
-      process.exit(130);
-    });
-  }
-  main().catch((err: unknown) => {
-    const detail = err instanceof UsageError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
-    process.stderr.write(`bench failed: ${detail}\n`);
-    killAllChildren();
-    process.exit(1);
-  });
+  runMain('http-integrations', main);
 }

@@ -19,9 +19,7 @@
 //   npx tsx bench/response-store.ts [--iterations 10000] [--concurrency 50] [--rounds 3] [--max-seconds 5]
 //
 // Prints markdown tables and writes bench/results/response-store.json.
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { KeyvAdapter } from '@apollo/utils.keyvadapter';
 import KeyvRedis from '@keyv/redis';
 import { Redis } from 'ioredis';
@@ -31,39 +29,26 @@ import { createKeyspace } from '../src/cache/keys.js';
 import { createRedisStore } from '../src/cache/redis-store.js';
 import type { CachedResponse } from '../src/cache/response-cache.js';
 import { createLogger } from '../src/observability/logger.js';
-import { installCleanupHandlers, killAllNow, startRedis, stopAll } from './lib/services.js';
+import { machineInfo, machineLine, packageVersions, parseIntegerFlags, runMain, writeResults } from './lib/report.js';
+import { killAllNow, startRedis } from './lib/services.js';
 
 const VARIANTS = ['keyv', 'ioredis-get', 'ioredis-getBuffer', 'lifeline-l2', 'lifeline-l1'] as const;
 type Variant = (typeof VARIANTS)[number];
 
-interface Options {
+type Options = {
   iterations: number;
   concurrency: number;
   rounds: number;
   maxSeconds: number;
-}
-
-class UsageError extends Error {}
+};
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { iterations: 10_000, concurrency: 50, rounds: 3, maxSeconds: 5 };
-  const bounds: Record<keyof Options, [number, number]> = {
-    iterations: [100, 1_000_000],
-    concurrency: [2, 1000],
-    rounds: [1, 9],
-    maxSeconds: [1, 60],
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const m = /^--(iterations|concurrency|rounds|max-seconds)(?:=(.*))?$/.exec(argv[i]!);
-    if (!m) throw new UsageError(`unknown argument ${argv[i]}. usage: npx tsx bench/response-store.ts [--iterations 10000] [--concurrency 50] [--rounds 3] [--max-seconds 5]`);
-    const key = (m[1] === 'max-seconds' ? 'maxSeconds' : m[1]) as keyof Options;
-    const raw = m[2] ?? argv[++i];
-    const value = Number(raw);
-    const [min, max] = bounds[key];
-    if (!Number.isInteger(value) || value < min || value > max) throw new UsageError(`--${m[1]} must be an integer in [${min}, ${max}], got ${raw}`);
-    options[key] = value;
-  }
-  return options;
+  return parseIntegerFlags<Options>(
+    argv,
+    { iterations: 10_000, concurrency: 50, rounds: 3, maxSeconds: 5 },
+    { iterations: [100, 1_000_000], concurrency: [2, 1000], rounds: [1, 9], maxSeconds: [1, 60] },
+    'npx tsx bench/response-store.ts [--iterations 10000] [--concurrency 50] [--rounds 3] [--max-seconds 5]',
+  );
 }
 
 // ---------------------------------------------------------------- payloads
@@ -282,43 +267,13 @@ async function main(): Promise<void> {
     }
   }
   const markdown = table(summary);
-  const machine = {
-    nproc: os.availableParallelism(),
-    cpuModel: os.cpus()[0]?.model ?? 'unknown',
-    node: process.version,
-    loadAverageAtStart: load0,
-    loadAverageAtEnd: os.loadavg(),
-  };
+  const machine = machineInfo(load0);
   process.stdout.write(
     `\nResponse store, read of one cached response on a hit (median of ${options.rounds} round(s); up to ${fmt(options.iterations)} reads ` +
-      `or ${options.maxSeconds}s per measurement); ${machine.nproc} cores (${machine.cpuModel}), Node ${machine.node}; ` +
-      `load average ${load0.map((l) => l.toFixed(2)).join(' ')} at start, ${machine.loadAverageAtEnd.map((l) => l.toFixed(2)).join(' ')} at end\n\n${markdown}\n`,
+      `or ${options.maxSeconds}s per measurement)\n${machineLine(machine)}\n\n${markdown}\n`,
   );
-  const versions = Object.fromEntries(
-    ['@apollo/utils.keyvadapter', 'keyv', '@keyv/redis', '@redis/client', 'ioredis'].map((name) => {
-      try {
-        const file = path.join(__dirname, '..', 'node_modules', name, 'package.json');
-        return [name, (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version];
-      } catch {
-        return [name, 'unknown'];
-      }
-    }),
-  );
-  const dir = path.join(__dirname, 'results');
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, 'response-store.json');
-  fs.writeFileSync(file, JSON.stringify({ benchmark: 'response-store', options, machine, versions, summary, measurements: all, markdown }, null, 2) + '\n');
-  process.stdout.write(`\nwrote ${path.relative(process.cwd(), file)}\n`);
+  const versions = packageVersions(['@apollo/utils.keyvadapter', 'keyv', '@keyv/redis', '@redis/client', 'ioredis']);
+  writeResults('response-store', { benchmark: 'response-store', options, machine, versions, summary, measurements: all, markdown });
 }
 
-installCleanupHandlers();
-main()
-  .then(async () => {
-    await stopAll();
-    process.exit(0);
-  })
-  .catch(async (err: unknown) => {
-    process.stderr.write(`response-store failed: ${err instanceof UsageError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    await stopAll().catch(() => killAllNow());
-    process.exit(1);
-  });
+runMain('response-store', main);

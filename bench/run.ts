@@ -46,8 +46,9 @@ import { runCacheMemory } from './lib/cache-memory.js';
 import { FANOUT_DEFAULTS, runFanout } from './lib/fanout.js';
 import { probe, runLoad, type LoadResult, type Probe } from './lib/load.js';
 import { MIXED_DESCRIPTION, runMixed } from './lib/mixed.js';
-import { logProblems, ROOT, startCeiling, startLifeline, STOP_GRACE_MS, type RunningServer } from './lib/servers.js';
-import { databaseUrl, installCleanupHandlers, killAllNow, makeTempDir, reapStaleDirs, startPostgres, startRedis, stopAll } from './lib/services.js';
+import { machineInfo, machineLine, packageVersions, runMain, UsageError, writeResults } from './lib/report.js';
+import { logProblems, startCeiling, startLifeline, STOP_GRACE_MS, type RunningServer } from './lib/servers.js';
+import { databaseUrl, killAllNow, makeTempDir, reapStaleDirs, startPostgres, startRedis } from './lib/services.js';
 import { PgStats, RedisStats, type StatementDelta } from './lib/stats.js';
 import { fmt, measureWindow, ms, passMark, type BenchContext, type SeedSizes, type Target } from './lib/window.js';
 
@@ -154,8 +155,6 @@ interface Options {
   events: number;
   entries: number;
 }
-
-class UsageError extends Error {}
 
 const USAGE =
   `usage: npm run bench -- [--scenario ${SCENARIO_NAMES.join('|')}|all] [--duration 10] [--connections 50] [--warmup 3] ` +
@@ -412,18 +411,6 @@ async function seed(adminUrl: string, name: string, sizes: SeedSizes): Promise<{
   }
 }
 
-function versions(): Record<string, string> {
-  return Object.fromEntries(
-    ['@apollo/server', 'graphql', 'ioredis', 'postgres', 'autocannon', 'lru-cache'].map((name) => {
-      try {
-        return [name, (JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version];
-      } catch {
-        return [name, 'unknown'];
-      }
-    }),
-  );
-}
-
 interface ScenarioResult {
   scenario: string;
   description: string;
@@ -505,20 +492,6 @@ async function runSpecial(ctx: Context, name: Special, options: Options): Promis
   return { scenario: name, description: 'memory per cached entry (Redis and the server heap)', rows: [], ...r };
 }
 
-function machineInfo(load0: number[]) {
-  const cpus = os.cpus();
-  return {
-    nproc: os.availableParallelism(),
-    cpuModel: cpus[0]?.model ?? 'unknown',
-    cpuMHz: cpus[0]?.speed ?? null,
-    totalMemoryGiB: Math.round(os.totalmem() / 2 ** 30),
-    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-    node: process.version,
-    loadAverageAtStart: load0,
-    loadAverageAtEnd: os.loadavg(),
-  };
-}
-
 function targetsTable(targets: Target[]): string {
   const lines = ['| scenario | target | measured | result |', '|---|---|---|---|'];
   for (const t of targets) lines.push(`| ${t.scenario} | ${t.target} | ${t.measured} | ${passMark(t.pass)} |`);
@@ -594,9 +567,7 @@ async function main(): Promise<void> {
   let out =
     `\nLifeline benchmark, ${started.toISOString()}: ${options.connections} connections, ${options.duration}s measured after ${options.warmup}s warm-up per server; ` +
     `seed ${fmt(options.seed.donors)} donors / ${fmt(options.seed.hospitals)} hospitals / ${fmt(options.seed.donations)} donations\n` +
-    `Machine: ${machine.cpuModel}, ${machine.nproc} cores, ${machine.totalMemoryGiB} GiB, ${machine.platform}, Node ${machine.node}; ` +
-    `load average ${load0.map((l) => l.toFixed(2)).join(' ')} at start, ${machine.loadAverageAtEnd.map((l) => l.toFixed(2)).join(' ')} at end ` +
-    `(the servers, PostgreSQL, Redis and the load generators share these cores; "other CPU" is everything else that ran meanwhile)\n`;
+    `${machineLine(machine)} (the servers, PostgreSQL, Redis and the load generators share these cores; "other CPU" is everything else that ran meanwhile)\n`;
   for (const r of results) {
     out += `\n### ${r.scenario} — ${r.description}\n\n${r.markdown}\n`;
     for (const w of r.warnings) out += `\n> warning: ${w}`;
@@ -605,39 +576,22 @@ async function main(): Promise<void> {
   if (targets.length) out += `\n### Targets (issue 6), ratios from this run\n\n${targetsTable(targets)}\n`;
   process.stdout.write(out);
 
-  const dir = path.join(__dirname, 'results');
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, 'latest.json');
-  fs.writeFileSync(
-    file,
-    JSON.stringify(
-      {
-        benchmark: 'lifeline',
-        startedAt: started.toISOString(),
-        finishedAt: new Date().toISOString(),
-        durationSeconds: Math.round((Date.now() - started.getTime()) / 1000),
-        options,
-        seed: seeded,
-        machine,
-        versions: versions(),
-        targets,
-        scenarios: results,
-      },
-      null,
-      2,
-    ) + '\n',
+  writeResults(
+    'latest',
+    {
+      benchmark: 'lifeline',
+      startedAt: started.toISOString(),
+      finishedAt: new Date().toISOString(),
+      durationSeconds: Math.round((Date.now() - started.getTime()) / 1000),
+      options,
+      seed: seeded,
+      machine,
+      versions: packageVersions(['@apollo/server', 'graphql', 'graphql-ws', 'ws', 'ioredis', 'postgres', 'autocannon', 'lru-cache']),
+      targets,
+      scenarios: results,
+    },
+    ` (${Math.round((Date.now() - started.getTime()) / 1000)} s in all)`,
   );
-  process.stdout.write(`\nwrote ${path.relative(process.cwd(), file)} (${Math.round((Date.now() - started.getTime()) / 1000)} s in all)\n`);
 }
 
-installCleanupHandlers();
-main()
-  .then(async () => {
-    await stopAll();
-    process.exit(0);
-  })
-  .catch(async (err: unknown) => {
-    process.stderr.write(`bench failed: ${err instanceof UsageError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    await stopAll().catch(() => killAllNow());
-    process.exit(1);
-  });
+runMain('bench', main);

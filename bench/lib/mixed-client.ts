@@ -51,7 +51,7 @@ export interface StaleExample {
   readMs: number;
 }
 
-export interface MixedResult {
+export interface MixedResult extends Counts {
   type: 'result';
   phase: string;
   wallSeconds: number;
@@ -62,6 +62,10 @@ export interface MixedResult {
   latencyMs: Summary;
   readLatencyMs: Summary;
   writeLatencyMs: Summary;
+}
+
+/** What the loops count as they go (the latencies become the summaries of MixedResult). */
+interface Counts {
   /** x-cache of read responses. */
   readXCache: Record<string, number>;
   writeXCache: Record<string, number>;
@@ -148,18 +152,10 @@ interface Workload {
   nextVersion: number;
 }
 
-interface Tally {
+interface Tally extends Counts {
   latencies: number[];
   readLatencies: number[];
   writeLatencies: number[];
-  readXCache: Record<string, number>;
-  writeXCache: Record<string, number>;
-  readsByKind: Record<string, number>;
-  staleReads: number;
-  staleExamples: StaleExample[];
-  checkedReads: number;
-  errors: number;
-  errorExamples: string[];
 }
 
 const bump = (o: Record<string, number>, k: string) => (o[k] = (o[k] ?? 0) + 1);
@@ -325,26 +321,19 @@ async function run(w: Workload, msg: MixedRun, seedBase: number): Promise<MixedR
   };
   await Promise.all(Array.from({ length: w.start.concurrency }, (_, i) => loop(i)));
   const wallSeconds = (performance.now() - started) / 1000;
-  const requests = t.latencies.length;
+  const { latencies, readLatencies, writeLatencies, ...counts } = t;
   return {
     type: 'result',
     phase: msg.phase,
     wallSeconds,
-    requests,
-    reads: t.readLatencies.length,
-    writes: t.writeLatencies.length,
-    requestsPerSecond: requests / wallSeconds,
-    latencyMs: summarize(t.latencies),
-    readLatencyMs: summarize(t.readLatencies),
-    writeLatencyMs: summarize(t.writeLatencies),
-    readXCache: t.readXCache,
-    writeXCache: t.writeXCache,
-    readsByKind: t.readsByKind,
-    staleReads: t.staleReads,
-    staleExamples: t.staleExamples,
-    checkedReads: t.checkedReads,
-    errors: t.errors,
-    errorExamples: t.errorExamples,
+    requests: latencies.length,
+    reads: readLatencies.length,
+    writes: writeLatencies.length,
+    requestsPerSecond: latencies.length / wallSeconds,
+    latencyMs: summarize(latencies),
+    readLatencyMs: summarize(readLatencies),
+    writeLatencyMs: summarize(writeLatencies),
+    ...counts,
   };
 }
 

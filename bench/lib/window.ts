@@ -42,16 +42,16 @@ export interface WindowStats {
 
 /**
  * Runs `load` and measures around it. `lifeline` false (the ceiling) skips the database and
- * Redis counters. `loadPids` are child processes generating load, counted as load generator.
+ * Redis counters (as does a ctx without them: http-integrations). `loadPids` are child processes generating load, counted as load generator.
  */
 export async function measureWindow<T>(
-  ctx: BenchContext,
-  server: RunningServer,
+  ctx: Partial<Pick<BenchContext, 'pg' | 'redisStats' | 'redisPid'>>,
+  server: Pick<RunningServer, 'cpuSeconds'>,
   opts: { lifeline: boolean; loadPids?: (number | undefined)[] },
   load: () => Promise<T>,
 ): Promise<{ result: T; window: WindowStats }> {
-  const pgBefore = opts.lifeline ? await ctx.pg.snapshot() : null;
-  const redisBefore = opts.lifeline ? await ctx.redisStats.snapshot() : null;
+  const pgBefore = opts.lifeline && ctx.pg ? await ctx.pg.snapshot() : null;
+  const redisBefore = opts.lifeline && ctx.redisStats ? await ctx.redisStats.snapshot() : null;
   const serverCpuBefore = server.cpuSeconds();
   const redisCpuBefore = processCpuSeconds(ctx.redisPid);
   const loadCpu = () => (opts.loadPids ?? []).reduce<number>((sum, pid) => sum + (processCpuSeconds(pid) ?? 0), 0);
@@ -69,8 +69,8 @@ export async function measureWindow<T>(
   const childrenCpu = loadCpu() - childrenBefore;
   const serverCpuAfter = server.cpuSeconds();
   const redisCpuAfter = processCpuSeconds(ctx.redisPid);
-  const pgAfter = opts.lifeline ? await ctx.pg.snapshot() : null;
-  const redisAfter = opts.lifeline ? await ctx.redisStats.snapshot() : null;
+  const pgAfter = pgBefore ? await ctx.pg!.snapshot() : null;
+  const redisAfter = redisBefore ? await ctx.redisStats!.snapshot() : null;
 
   const serverCpu = serverCpuBefore !== null && serverCpuAfter !== null ? serverCpuAfter - serverCpuBefore : null;
   const redisCpu = redisCpuBefore !== null && redisCpuAfter !== null ? redisCpuAfter - redisCpuBefore : null;
