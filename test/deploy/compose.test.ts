@@ -4,12 +4,11 @@
 // load balancer's configuration with the same parser the nginx image runs.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import { MAX_CDN_TAG_BYTES } from '../../src/http/cdn-tags.js';
-import { all, one, parseNginxConf, seconds, size, type Directive } from './nginx-conf.js';
+import { all, freePort, nginxBinary, one, parseNginxConf, runnableConf, seconds, size, type Directive } from './nginx-conf.js';
 
 const ROOT = realpathSync(path.resolve(__dirname, '..', '..'));
 const NGINX_CONF = path.join(ROOT, 'deploy', 'nginx.conf');
@@ -274,34 +273,14 @@ test('nginx.conf passes WebSocket upgrades on /graphql with long timeouts and ba
   expect(size(headerBuffer)).toBeGreaterThanOrEqual(2 * MAX_CDN_TAG_BYTES + 4096);
 });
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-
 test(`nginx -t accepts nginx.conf (api hosts pointed at 127.0.0.1; nginx from: apt-get install -y nginx-light)`, async () => {
-  // Debian installs it in /usr/sbin, which is not on every user's PATH.
-  const nginxBin = ['nginx', '/usr/sbin/nginx'].find((bin) => !spawnSync(bin, ['-v'], { encoding: 'utf8' }).error);
-  if (!nginxBin) {
-    throw new Error('nginx is not installed, so deploy/nginx.conf cannot be checked with `nginx -t`. Install it with: apt-get install -y nginx-light');
-  }
+  const nginxBin = nginxBinary();
   const dir = mkdtempSync(path.join(tmpdir(), 'lifeline-nginx-'));
   try {
-    // nginx resolves upstream hosts while loading the file; compose's service names exist only
-    // inside its network. Paths nginx writes (pid, logs, temp files) go to the temporary directory,
-    // so the check runs as any user.
-    let conf = readFileSync(NGINX_CONF, 'utf8');
-    for (const name of apiNames) conf = conf.replace(new RegExp(`(\\bserver\\s+)${name}(:\\d+)`, 'g'), '$1127.0.0.1$2');
-    conf = conf.replace(/\/dev\/(stdout|stderr)/g, path.join(dir, '$1.log'));
-    // `nginx -t` binds the listen port: a free unprivileged one on loopback instead of the container's.
-    conf = conf.replace(/^(\s*listen\s+)\d+;/gm, `$1127.0.0.1:${await freePort()};`);
-    const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${path.join(dir, t)};`).join(' ');
-    conf = `pid ${path.join(dir, 'nginx.pid')};\n${conf.replace(/^http \{/m, `http {\n  ${temp}`)}`;
+    // Upstream hosts resolve while nginx loads the file (compose's names exist only in its network);
+    // `nginx -t` also binds the listen port.
+    const upstreams = Object.fromEntries(apiNames.map((name) => [name, '127.0.0.1:4000']));
+    const conf = runnableConf(readFileSync(NGINX_CONF, 'utf8'), { upstreams, listenPort: await freePort(), dir });
     writeFileSync(path.join(dir, 'nginx.conf'), conf);
     const run = spawnSync(nginxBin, ['-t', '-p', `${dir}/`, '-e', path.join(dir, 'error.log'), '-c', path.join(dir, 'nginx.conf')], { encoding: 'utf8', timeout: 20_000 });
     expect({ status: run.status, output: run.stderr }).toEqual({ status: 0, output: expect.stringContaining('test is successful') });

@@ -1,6 +1,10 @@
 // A small reader of nginx's configuration syntax for tests: directives (`name args;`) and blocks
 // (`name args { ... }`), with # comments and quoted strings. Enough to ask what a file says
 // (which upstream servers, which headers in which location) without matching text by regex.
+// Plus what the tests need to run the file: the binary, a free port, a runnable copy.
+import { spawnSync } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+import path from 'node:path';
 
 export interface Directive {
   name: string;
@@ -100,4 +104,40 @@ export function size(value: string): number {
   const m = /^(\d+)([kmg])?$/i.exec(value);
   if (!m) throw new Error(`not an nginx size: ${value}`);
   return Number(m[1]) * { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? '').toLowerCase() as '' | 'k' | 'm' | 'g'];
+}
+
+/** The nginx binary: on PATH, or Debian's /usr/sbin (not on every user's PATH); throws naming the package. */
+export function nginxBinary(): string {
+  const bin = ['nginx', '/usr/sbin/nginx'].find((b) => !spawnSync(b, ['-v'], { encoding: 'utf8' }).error);
+  if (!bin) throw new Error('nginx is not installed, so deploy/nginx.conf cannot be checked. Install it with: apt-get install -y nginx-light');
+  return bin;
+}
+
+/** A free TCP port on loopback (closed again before it is returned). */
+export const freePort = (): Promise<number> =>
+  new Promise<number>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+
+/**
+ * deploy/nginx.conf made runnable here, by any user: each upstream `server <name>:<port>` is
+ * pointed at `upstreams[name]` (compose's service names exist only inside its network), the
+ * listener moves to 127.0.0.1:`listenPort`, and everything nginx writes (pid, logs, temp files)
+ * goes under `dir`. Nothing else changes: headers, timeouts, maps and buffers are the real ones.
+ */
+export function runnableConf(source: string, opts: { upstreams: Record<string, string>; listenPort: number; dir: string }): string {
+  let conf = source.replace(/(\bserver\s+)([\w.-]+):(\d+)/g, (whole, lead: string, host: string) => {
+    const target = opts.upstreams[host];
+    if (!target) throw new Error(`no address given for upstream server ${host}`);
+    return `${lead}${target}`;
+  });
+  conf = conf.replace(/\/dev\/(stdout|stderr)/g, path.join(opts.dir, '$1.log'));
+  conf = conf.replace(/^(\s*listen\s+)\d+;/gm, `$1127.0.0.1:${opts.listenPort};`);
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${path.join(opts.dir, t)};`).join(' ');
+  return `pid ${path.join(opts.dir, 'nginx.pid')};\n${conf.replace(/^http \{/m, `http {\n  ${temp}`)}`;
 }
