@@ -70,6 +70,7 @@ interface Counts {
   readXCache: Record<string, number>;
   writeXCache: Record<string, number>;
   readsByKind: Record<string, number>;
+  /** Reads showing at least one value older than a write acknowledged before they were sent. */
   staleReads: number;
   staleExamples: StaleExample[];
   /** Reads whose answer could be checked against at least one acknowledged write. */
@@ -203,7 +204,9 @@ async function read(w: Workload, rand: () => number, t: Tally): Promise<void> {
         for (const [h, units] of must) {
           const seen = got.get(h);
           if (seen === undefined || seen < units) {
+            // One stale read however many of its rows are old; the first one is the example.
             noteStale(t, { what: `availability(${g}, ${r ?? 'all'}) hospital ${h}`, expected: `>= ${units} units`, got: seen === undefined ? 'not listed' : `${seen}`, xCache, readMs: ms });
+            break;
           }
         }
         return true;
@@ -217,7 +220,10 @@ async function read(w: Workload, rand: () => number, t: Tally): Promise<void> {
       const inv = new Map((data.hospital as { inventory: { bloodGroup: string; units: number }[] }).inventory.map((i) => [i.bloodGroup, i.units]));
       for (const [g, units] of must) {
         const seen = inv.get(g) ?? 0;
-        if (seen < units) noteStale(t, { what: `hospital(${h}).inventory ${g}`, expected: `>= ${units} units`, got: `${seen}`, xCache, readMs: ms });
+        if (seen < units) {
+          noteStale(t, { what: `hospital(${h}).inventory ${g}`, expected: `>= ${units} units`, got: `${seen}`, xCache, readMs: ms });
+          break;
+        }
       }
       return true;
     };

@@ -33,6 +33,7 @@ export interface MixedRow {
   staleReads: number;
   /** Including the warm-up phase. */
   staleReadsAllPhases: number;
+  checkedReadsAllPhases: number;
   checkedReads: number;
   staleExamples: MixedResult['staleExamples'];
   errors: number;
@@ -108,6 +109,7 @@ export async function runMixedMode(ctx: BenchContext, mode: MixedRow['mode']): P
       redisCommandsPerRequest: window.redisCommands !== null && r.requests ? window.redisCommands / r.requests : null,
       staleReads: r.staleReads,
       staleReadsAllPhases: r.staleReads + (warm?.staleReads ?? 0),
+      checkedReadsAllPhases: r.checkedReads + (warm?.checkedReads ?? 0),
       checkedReads: r.checkedReads,
       staleExamples: [...r.staleExamples, ...(warm?.staleExamples ?? [])].slice(0, 20),
       errors: r.errors + (warm?.errors ?? 0),
@@ -157,8 +159,8 @@ export async function runMixed(ctx: BenchContext, modes: MixedRow['mode'][]): Pr
     });
   }
   const stale = rows.reduce((n, r) => n + r.staleReadsAllPhases, 0);
-  const checked = rows.reduce((n, r) => n + r.checkedReads, 0);
-  targets.push({ scenario: 'mixed', target: 'zero stale reads (every mode, warm-up included)', measured: `${stale} of ${fmt(checked)} checked reads (measured windows)`, pass: stale === 0 });
+  const checked = rows.reduce((n, r) => n + r.checkedReadsAllPhases, 0);
+  targets.push({ scenario: 'mixed', target: 'zero stale reads (every mode, warm-up included)', measured: `${stale} of ${fmt(checked)} checked reads`, pass: stale === 0 });
   return { rows, warnings, markdown: mixedTable(rows), targets };
 }
 
