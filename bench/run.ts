@@ -508,6 +508,7 @@ async function main(): Promise<void> {
     120_000 +
     options.seed.donations / 100 +
     (queryRuns + mixedRuns) * ((options.warmup + options.duration) * 1000 + 75_000) +
+    mixedRuns * 10_000 + // mixed warms up for at least 10 s
     (options.scenarios.includes('fanout') ? 120_000 + options.subscribers * 20 + (options.events + FANOUT_DEFAULTS.warmupEvents) * 2_000 : 0) +
     (options.scenarios.includes('cache-memory') ? 90_000 + options.entries * 20 : 0);
   const watchdog = setTimeout(() => {
