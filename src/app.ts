@@ -40,7 +40,7 @@ import type { SnapshotFeedStats } from './pubsub/snapshot-feed.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { createRequestObserver } from './observability/request-log.js';
-import { createRedisClient, watchConnection, type RedisClient } from './redis/client.js';
+import { createRedisClient, waitForRedis, watchConnection, type RedisClient } from './redis/client.js';
 
 export interface App {
   config: Config;
@@ -82,11 +82,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // Metrics (issue 7): one registry per instance; SQL counted and timed from the first statement.
   const metrics = createMetrics();
   metrics.watchDatabase(database);
-  await runMigrations(database);
-  if (config.seedDemoData && (await isDatabaseEmpty(database.db))) {
-    const summary = await seedDatabase(database.db, DEMO_SEED);
-    logger.info({ summary }, 'seeded demo data into the empty database');
-  }
+  // Several instances or WEB_CONCURRENCY workers may start at once: one migrates and seeds at a time.
+  await database.withStartupLock(async () => {
+    await runMigrations(database);
+    if (config.seedDemoData && (await isDatabaseEmpty(database.db))) {
+      const summary = await seedDatabase(database.db, DEMO_SEED);
+      logger.info({ summary }, 'seeded demo data into the empty database');
+    }
+  });
 
   const redis: RedisClient | null = config.redisUrl
     ? createRedisClient({ url: config.redisUrl, cluster: config.redisCluster, name: 'main', logger })
@@ -110,7 +113,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // One pub/sub engine (Redis with REDIS_URL, else in-process) and the dashboard's coalesced
   // feed. The publish step runs AFTER the cache's invalidation step in afterCommit below
   // ("invalidate, then publish"); ws.ts serves the subscriptions; stop() closes this after ws.
+  // The first requests should find the cache connected: a cluster client needs a moment to learn
+  // the topology, and a cache read before that fails and opens the cache's breaker for a second.
+  // Waited for alongside the pub/sub clients, within the same bound; never fatal.
+  const redisReady = redis
+    ? waitForRedis(redis, 5000).catch((err: Error) => logger.warn({ err: err.message }, 'redis not ready at start; the cache stays off until it is'))
+    : null;
   const pubsub = await createPubSub({ redisUrl: config.redisUrl, redisCluster: config.redisCluster, prefix: config.cachePrefix, logger });
+  await redisReady;
   const live: LiveServices = {
     pubsub: metrics.observeDelivery(pubsub), // subscriptions listen through it: delivery lag metric
     feeds: {

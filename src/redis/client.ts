@@ -95,6 +95,9 @@ export function watchConnection(client: RedisClient, handlers: { down(): void; u
   client.on('ready', handlers.up);
   if (client instanceof Cluster) {
     client.on('-node', () => {
+      // While the client is still (re)connecting it drops and re-adds nodes as it learns the
+      // topology (a single seed node is replaced by the discovered ones); its 'ready' verifies.
+      if (client.status !== 'ready') return;
       handlers.down();
       handlers.up();
     });

@@ -392,6 +392,10 @@ export interface TestCluster {
   /** Comma-separated node URLs, as REDIS_URL takes them. */
   url: string;
   ports: number[];
+  /** SIGKILLs the node on `port` and starts it again: same slots (its nodes.conf), empty dataset, new run_id. */
+  restart(port: number): Promise<void>;
+  /** Stops every node and removes the files. Idempotent. */
+  stop(): Promise<void>;
 }
 
 /**
@@ -406,31 +410,36 @@ export async function startRedisCluster(masters = 3): Promise<TestCluster> {
   state.dirs.push(dir);
   writeState(state);
   const ports: number[] = [];
+  const children = new Map<number, ChildProcess>();
   const taken = new Set<number>();
+  const launch = async (port: number) => {
+    const logFile = path.join(dir, `node-${port}.log`);
+    const child = spawnService(
+      findOnPath('redis-server')!,
+      [
+        ...redisArgs(port, dir),
+        ...['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`],
+        // Failure detection in 2 s rather than 15: a test that stops a node is not kept waiting.
+        ...['--cluster-node-timeout', '2000'],
+      ],
+      { logFile, cwd: dir, deathSignal: 'TERM' },
+    );
+    track(state, child, 'redis');
+    children.set(port, child);
+    await waitUntil(`cluster redis-server on port ${port}`, () => redisPing(port), { timeoutMs: 15_000, child, logFile });
+  };
   for (let i = 0; i < masters; i++) {
-    const logFile = path.join(dir, `node-${i}.log`);
     for (let attempt = 1; ; attempt++) {
       const port = await freeClusterPort(taken);
-      const child = spawnService(
-        findOnPath('redis-server')!,
-        [
-          ...redisArgs(port, dir),
-          ...['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`],
-          // Failure detection in 2 s rather than 15: a test that stops a node is not kept waiting.
-          ...['--cluster-node-timeout', '2000'],
-        ],
-        { logFile, cwd: dir, deathSignal: 'TERM' },
-      );
-      track(state, child, 'redis');
       try {
-        await waitUntil(`cluster redis-server on port ${port}`, () => redisPing(port), { timeoutMs: 15_000, child, logFile });
+        await launch(port);
         ports.push(port);
         taken.add(port);
         taken.add(port + 10_000);
         break;
       } catch (err) {
-        await stopChild(child, 'SIGTERM', 5_000);
-        if (attempt >= 3 || !/in use/i.test(logTail(logFile))) throw err;
+        await stopChild(children.get(port)!, 'SIGTERM', 5_000);
+        if (attempt >= 3 || !/in use/i.test(logTail(path.join(dir, `node-${port}.log`)))) throw err;
       }
     }
   }
@@ -448,7 +457,21 @@ export async function startRedisCluster(masters = 3): Promise<TestCluster> {
     return true;
   };
   await waitUntil('redis cluster (cluster_state:ok on every node)', ok, { timeoutMs: 30_000 });
-  return { url: ports.map((p) => `redis://127.0.0.1:${p}`).join(','), ports };
+  let stopped: Promise<void> | undefined;
+  return {
+    url: ports.map((p) => `redis://127.0.0.1:${p}`).join(','),
+    ports,
+    async restart(port) {
+      await stopChild(children.get(port)!, 'SIGKILL', 5_000);
+      await launch(port);
+      await waitUntil('redis cluster after a node restart (cluster_state:ok on every node)', ok, { timeoutMs: 30_000 });
+    },
+    stop: () =>
+      (stopped ??= (async () => {
+        await Promise.all([...children.values()].map((c) => stopChild(c, 'SIGTERM', 5_000)));
+        fs.rmSync(dir, { recursive: true, force: true });
+      })()),
+  };
 }
 
 /** Jest loads this file without moduleNameMapper, so `./x.js` imports inside src/ need mapping to `.ts`. */
