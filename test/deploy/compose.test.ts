@@ -32,40 +32,43 @@ interface ComposeFile {
 const INSTALL_HINT = 'apt-get install -y docker-compose';
 
 /**
- * The Python that runs docker-compose v1 (its `#!` line), which has PyYAML for certain; a
- * `python3` found first on PATH (pyenv, a venv) may not.
+ * Where docker-compose is, and which: v1 (Debian's package) is a Python script, whose own
+ * interpreter has PyYAML for certain (a `python3` first on PATH, pyenv or a venv, may not); v2 is
+ * a Go binary that prints JSON itself. Read from the file, so docker-compose starts only once.
  */
-function composePython(searchPath: string): string {
-  for (const dir of searchPath.split(path.delimiter)) {
-    const file = path.join(dir, 'docker-compose');
-    if (!existsSync(file)) continue;
-    const shebang = /^#!\s*(\S+)(?:\s+(\S+))?/.exec(readFileSync(file).subarray(0, 200).toString('latin1'));
-    if (shebang && /python/.test(shebang[1]!)) return shebang[1]!;
-    if (shebang && /\/env$/.test(shebang[1]!) && shebang[2]) return shebang[2];
-    break;
+function findCompose(searchPath: string): { bin: string; python: string | null } | null {
+  for (const dir of searchPath.split(path.delimiter).filter(Boolean)) {
+    const bin = path.join(dir, 'docker-compose');
+    if (!existsSync(bin)) continue;
+    const shebang = /^#!\s*(\S+)(?:\s+(\S+))?/.exec(readFileSync(bin).subarray(0, 200).toString('latin1'));
+    if (!shebang) return { bin, python: null };
+    if (/python/.test(shebang[1]!)) return { bin, python: shebang[1]! };
+    if (/\/env$/.test(shebang[1]!) && shebang[2] && /python/.test(shebang[2])) return { bin, python: shebang[2] };
+    return { bin, python: null };
   }
-  return 'python3';
+  return null;
 }
 
-/** `docker-compose config` as JSON (v1 prints YAML only: converted by the PyYAML it ships with). */
+/** `docker-compose config` as JSON (v1 prints YAML only: converted by the PyYAML it runs with). */
 function composeConfig(): { config: ComposeFile; stderr: string } {
   // A clean environment: nothing from the caller's shell (JWT_SECRET, LOG_LEVEL...) may fill in the file's variables.
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir() };
-  const version = spawnSync('docker-compose', ['version', '--short'], { env, encoding: 'utf8', timeout: 20_000 });
-  if (version.error) {
+  const compose = findCompose(env.PATH);
+  if (!compose) {
     throw new Error(`docker-compose is not installed, so docker-compose.yml cannot be validated. Install it with: ${INSTALL_HINT} (it parses the file without a Docker engine)`);
   }
-  const v1 = /^1\./.test(version.stdout.trim());
+  const v1 = compose.python !== null;
   const args = ['--project-directory', ROOT, '-f', path.join(ROOT, 'docker-compose.yml'), 'config', ...(v1 ? [] : ['--format', 'json'])];
-  const run = spawnSync('docker-compose', args, { cwd: ROOT, env, encoding: 'utf8', timeout: 20_000 });
+  const run = spawnSync(compose.bin, args, { cwd: ROOT, env, encoding: 'utf8', timeout: 20_000 });
+  if (run.error) throw new Error(`could not run ${compose.bin}: ${run.error.message}`);
   if (run.status !== 0) throw new Error(`docker-compose config rejected docker-compose.yml:\n${run.stderr}`);
   if (!v1) return { config: JSON.parse(run.stdout) as ComposeFile, stderr: run.stderr };
-  const py = spawnSync(composePython(env.PATH), ['-c', 'import sys, json, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)'], {
+  const py = spawnSync(compose.python!, ['-c', 'import sys, json, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)'], {
     input: run.stdout,
     encoding: 'utf8',
     timeout: 20_000,
   });
-  if (py.status !== 0) throw new Error(`could not read docker-compose config's YAML with python3 and PyYAML (docker-compose's own dependencies):\n${py.stderr}`);
+  if (py.status !== 0) throw new Error(`could not read docker-compose config's YAML with ${compose.python} and PyYAML (docker-compose's own dependencies):\n${py.stderr}`);
   return { config: JSON.parse(py.stdout) as ComposeFile, stderr: run.stderr };
 }
 
