@@ -4,8 +4,9 @@
 //
 // Two projects in one run (one JSON result for .ci/run):
 //   default  every test file, against a standalone redis-server;
-//   cluster  the cache and subscription suites (plus test/cluster) again, against a local
-//            three-master Redis Cluster (issue 7). `npx jest --selectProjects cluster` runs it alone.
+//   cluster  the cache and subscription suites, the Redis session store and the rate limits
+//            (plus test/cluster) again, against a local three-master Redis Cluster (issue 7).
+//            `npx jest --selectProjects cluster` runs it alone.
 const shared = {
   testEnvironment: 'node',
   transform: {
@@ -48,6 +49,9 @@ module.exports = {
         '<rootDir>/test/cache/*.test.ts',
         '<rootDir>/test/subscriptions/*.test.ts',
         '<rootDir>/test/cluster/*.test.ts',
+        // Sessions and rate limits share Redis between instances too: their keys must work on a cluster.
+        '<rootDir>/test/auth/session-store.test.ts',
+        '<rootDir>/test/hardening/rate-limit.test.ts',
       ],
       // These fault tests pause, kill or restart a private standalone redis-server of their own:
       // they would only repeat the default project's run (test/cluster covers the cluster's own).

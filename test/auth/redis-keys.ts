@@ -1,16 +1,9 @@
-import type { Redis } from 'ioredis';
 import type { RedisClient } from '../../src/redis/client.js';
+import { scanKeys } from '../helpers/redis.js';
 
-/** Test-only keyspace scan under a test's unique prefix: production code never enumerates keys. */
+/** Test-only keyspace scan under a test's unique prefix (every master of a cluster): production code never enumerates keys. */
 export async function scanPrefix(redis: RedisClient, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await (redis as Redis).scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    keys.push(...batch);
-    cursor = next;
-  } while (cursor !== '0');
-  return keys.sort();
+  return (await scanKeys(redis, `${prefix}*`)).sort();
 }
 
 /** Every key under the prefix with its PTTL in ms (-1: no TTL). */
