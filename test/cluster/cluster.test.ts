@@ -1,7 +1,8 @@
 // What only a Redis Cluster can get wrong (issue 7, SPEC §3): keys that straddle slots, a
 // dataset identity asked of the wrong node, events that must cross from one node to another,
 // and a restart of the one master that holds the cache. Runs in the `cluster` project only
-// (jest.config.js), next to the cache and subscription suites run again on the same cluster.
+// (jest.config.js), next to the cache and subscription suites run again on the same cluster
+// (there, e.g., races.test.ts "L1 hygiene" shows the L1 drop message crossing the cluster).
 import { Cluster } from 'ioredis';
 import { createKeyspace } from '../../src/cache/keys.js';
 import { createRedisStore } from '../../src/cache/redis-store.js';
