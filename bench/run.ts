@@ -6,10 +6,11 @@
 //                    [--donations N] [--modes off,entity,full,ceiling] [--subscribers 2000]
 //                    [--events 100] [--entries 2000]
 //
-// Runtime: a full `npm run bench` (every scenario, defaults) takes about 10-12 minutes on a
-// 2-core machine: ~1 min to start PostgreSQL/Redis and seed, ~40 s per server run (start-up with
-// tsx compiling, 3 s warm-up, 10 s measured, stop) x 15 runs, ~1-2 min of fanout, ~20 s of
-// cache-memory. The watchdog gives up well beyond that (see budgetMs).
+// Runtime: a full `npm run bench` (every scenario, defaults) took 287 s (under 5 minutes) on the
+// 2-core machine this was written on, with a load average of 5-6 from other work: ~10 s to start
+// PostgreSQL/Redis and seed, ~15-20 s per server run (start-up, 3 s warm-up, 10 s measured, stop)
+// x 12 runs, ~30 s per mixed mode (10 s warm-up) x 3, ~30 s of fanout, ~15 s of cache-memory.
+// The watchdog gives up well beyond that (see budgetMs).
 //
 // From a clean clone with nothing running: starts a throwaway PostgreSQL (pg_stat_statements
 // preloaded) and redis-server on free 127.0.0.1 ports in temp dirs (bench/lib/services.ts, the

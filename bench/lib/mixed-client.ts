@@ -70,6 +70,8 @@ interface Counts {
   readXCache: Record<string, number>;
   writeXCache: Record<string, number>;
   readsByKind: Record<string, number>;
+  /** x-cache of read responses per kind of read: which reads miss. */
+  readXCacheByKind: Record<string, Record<string, number>>;
   /** Reads showing at least one value older than a write acknowledged before they were sent. */
   staleReads: number;
   staleExamples: StaleExample[];
@@ -253,6 +255,7 @@ async function read(w: Workload, rand: () => number, t: Tally): Promise<void> {
   t.latencies.push(ms);
   t.readLatencies.push(ms);
   bump(t.readXCache, res.xCache);
+  bump((t.readXCacheByKind[kind] ??= {}), res.xCache);
   const data = res.json?.data;
   if (res.status !== 200 || !data || res.json?.errors?.length) return noteError(t, kind, `HTTP ${res.status} ${JSON.stringify(res.json?.errors ?? '').slice(0, 200)}`);
   if (check(data, res.xCache, ms)) t.checkedReads++;
@@ -308,6 +311,7 @@ async function run(w: Workload, msg: MixedRun, seedBase: number): Promise<MixedR
     readXCache: {},
     writeXCache: {},
     readsByKind: {},
+    readXCacheByKind: {},
     staleReads: 0,
     staleExamples: [],
     checkedReads: 0,

@@ -27,6 +27,7 @@ export interface MixedRow {
   hitRatio: number | null;
   readXCache: Record<string, number>;
   readsByKind: Record<string, number>;
+  readXCacheByKind: Record<string, Record<string, number>>;
   sqlPerRequest: number | null;
   topStatements: { calls: number; query: string }[];
   redisCommandsPerRequest: number | null;
@@ -111,6 +112,7 @@ export async function runMixedMode(ctx: BenchContext, mode: MixedRow['mode']): P
       hitRatio: answeredHit && r.reads ? hits / r.reads : null,
       readXCache: r.readXCache,
       readsByKind: r.readsByKind,
+      readXCacheByKind: r.readXCacheByKind,
       sqlPerRequest: window.sql && r.requests ? window.sql.total / r.requests : null,
       topStatements: window.sql?.top ?? [],
       redisCommandsPerRequest: window.redisCommands !== null && r.requests ? window.redisCommands / r.requests : null,
@@ -168,7 +170,24 @@ export async function runMixed(ctx: BenchContext, modes: MixedRow['mode'][]): Pr
   const stale = rows.reduce((n, r) => n + r.staleReadsAllPhases, 0);
   const checked = rows.reduce((n, r) => n + r.checkedReadsAllPhases, 0);
   targets.push({ scenario: 'mixed', target: 'zero stale reads (every mode, warm-up included)', measured: `${stale} of ${fmt(checked)} checked reads`, pass: stale === 0 });
-  return { rows, warnings, markdown: mixedTable(rows), targets };
+  return { rows, warnings, markdown: `${mixedTable(rows)}\n\n${hitsByKind(rows)}`, targets };
+}
+
+/** Hit ratio per kind of read, and the statements that ran most: where the misses and the SQL come from. */
+function hitsByKind(rows: MixedRow[]): string {
+  const lines: string[] = [];
+  for (const r of rows) {
+    if (r.hitRatio === null) continue;
+    const kinds = Object.entries(r.readXCacheByKind).map(([kind, x]) => {
+      const n = Object.values(x).reduce((a, b) => a + b, 0);
+      return `${kind} ${fmt((100 * (x.HIT ?? 0)) / n, 1)}% of ${fmt(n)}`;
+    });
+    lines.push(`${r.mode}: reads served from the response cache by kind: ${kinds.join(', ')}; ${fmt(r.writes)} writes.`);
+  }
+  for (const r of rows) {
+    lines.push(`${r.mode}: statements that ran most: ${r.topStatements.map((t) => `${fmt(t.calls)}x ${t.query.slice(0, 60)}…`).join('; ')}`);
+  }
+  return lines.join('\n\n');
 }
 
 function mixedTable(rows: MixedRow[]): string {

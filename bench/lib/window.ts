@@ -79,7 +79,7 @@ export async function measureWindow<T>(
     result,
     window: {
       wallSeconds,
-      sql: pgBefore && pgAfter ? PgStats.delta(pgBefore, pgAfter) : null,
+      sql: pgBefore && pgAfter ? PgStats.delta(pgBefore, pgAfter, 8) : null,
       // The INFO of the "before" snapshot itself is one command.
       redisCommands: redisBefore && redisAfter ? redisAfter.commands - redisBefore.commands - 1 : null,
       redisKeyspace:
