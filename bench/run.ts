@@ -4,7 +4,7 @@
 //   npm run bench -- [--scenario availability|donors-nested|dashboard|mixed|fanout|cache-memory|all]
 //                    [--duration 10] [--connections 50] [--warmup 3] [--donors N] [--hospitals N]
 //                    [--donations N] [--modes off,entity,full,ceiling] [--subscribers 2000]
-//                    [--events 100] [--entries 2000]
+//                    [--events 100] [--client-processes 2] [--entries 2000]
 //
 // Runtime: a full `npm run bench` (every scenario, defaults) took 287 s (under 5 minutes) on the
 // 2-core machine this was written on, with a load average of 5-6 from other work: ~10 s to start
@@ -154,12 +154,13 @@ interface Options {
   seed: SeedSizes;
   subscribers: number;
   events: number;
+  clientProcesses: number;
   entries: number;
 }
 
 const USAGE =
   `usage: npm run bench -- [--scenario ${SCENARIO_NAMES.join('|')}|all] [--duration 10] [--connections 50] [--warmup 3] ` +
-  '[--donors N] [--hospitals N] [--donations N] [--modes off,entity,full,ceiling] [--subscribers 2000] [--events 100] [--entries 2000]';
+  '[--donors N] [--hospitals N] [--donations N] [--modes off,entity,full,ceiling] [--subscribers 2000] [--events 100] [--client-processes 2] [--entries 2000]';
 
 function parseOptions(argv: string[]): Options {
   const numbers: Record<string, { value?: number; min: number; max: number }> = {
@@ -172,6 +173,7 @@ function parseOptions(argv: string[]): Options {
     subscribers: { min: 2, max: 10_000 },
     events: { min: 1, max: 10_000 },
     entries: { min: 1, max: 100_000 },
+    'client-processes': { min: 1, max: 8 },
   };
   let scenarioNames: string[] = [];
   let modes: Mode[] = [...MODES];
@@ -214,6 +216,7 @@ function parseOptions(argv: string[]): Options {
     },
     subscribers: numbers.subscribers!.value ?? FANOUT_DEFAULTS.subscribers,
     events: numbers.events!.value ?? FANOUT_DEFAULTS.events,
+    clientProcesses: numbers['client-processes']!.value ?? FANOUT_DEFAULTS.clientProcesses,
     entries: numbers.entries!.value ?? 2000,
   };
 }
@@ -486,7 +489,7 @@ async function runSpecial(ctx: Context, name: Special, options: Options): Promis
     return { scenario: name, description: MIXED_DESCRIPTION, ...r };
   }
   if (name === 'fanout') {
-    const r = await runFanout(ctx, { ...FANOUT_DEFAULTS, subscribers: options.subscribers, events: options.events });
+    const r = await runFanout(ctx, { ...FANOUT_DEFAULTS, subscribers: options.subscribers, events: options.events, clientProcesses: options.clientProcesses });
     return { scenario: name, description: 'live subscription delivery over two instances sharing Redis; memory per idle subscription', rows: [], ...r };
   }
   const r = await runCacheMemory(ctx, options.entries);
