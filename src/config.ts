@@ -132,6 +132,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `Invalid configuration: WEB_CONCURRENCY=${e.WEB_CONCURRENCY} needs REDIS_URL (workers share cache, sessions and events through Redis)`,
     );
   }
+  if (e.WEB_CONCURRENCY > 1 && !e.DATABASE_URL) {
+    throw new ConfigError(`Invalid configuration: WEB_CONCURRENCY=${e.WEB_CONCURRENCY} needs DATABASE_URL (the embedded PGlite belongs to one process)`);
+  }
+  if (e.WEB_CONCURRENCY > 1 && !e.JWT_SECRET) {
+    throw new ConfigError(`Invalid configuration: WEB_CONCURRENCY=${e.WEB_CONCURRENCY} needs JWT_SECRET (workers must share one signing secret)`);
+  }
   if (e.REDIS_CLUSTER && truthy(e.REDIS_CLUSTER) && !e.REDIS_URL) {
     throw new ConfigError('Invalid configuration: REDIS_CLUSTER=1 needs REDIS_URL');
   }

@@ -1,7 +1,11 @@
 // loadConfig() → createApp() → listen; SIGTERM/SIGINT → app.stop().
+// With WEB_CONCURRENCY > 1 this process becomes the primary of that many workers (workers.ts),
+// each of which runs the same path as a single instance.
+import cluster from 'node:cluster';
 import { createApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
-import { createLogger } from './observability/logger.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { runPrimary } from './workers.js';
 
 async function main() {
   let config;
@@ -14,12 +18,27 @@ async function main() {
     }
     throw err;
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, cluster.isWorker ? { worker: cluster.worker!.id } : {});
+  if (config.webConcurrency > 1 && cluster.isPrimary) {
+    runPrimary({
+      workers: config.webConcurrency,
+      logger,
+      onListening: ({ port }) => {
+        const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+        console.log(`Lifeline is serving GraphQL at http://${host}:${port}/graphql (${config.webConcurrency} workers)`);
+      },
+    });
+    return;
+  }
+  await runInstance(config, logger);
+}
+
+async function runInstance(config: Config, logger: Logger) {
   if (config.jwtSecretGenerated) logger.warn('JWT_SECRET is not set: using a random secret, so tokens stop working when this process restarts');
   const app = await createApp(config, { logger });
   const { url } = await app.start();
   logger.info({ url: `${url}/graphql`, database: app.database.driver, redis: config.redisUrl ? 'redis' : 'in-process' }, 'Lifeline is ready');
-  console.log(`Lifeline is serving GraphQL at ${url}/graphql`);
+  if (!cluster.isWorker) console.log(`Lifeline is serving GraphQL at ${url}/graphql`);
 
   let shuttingDown = false;
   const shutdown = (signal: string) => {
@@ -40,7 +59,9 @@ async function main() {
     );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  // A worker's Ctrl-C arrives from the terminal and from the primary: the primary decides.
+  if (!cluster.isWorker) process.on('SIGINT', () => shutdown('SIGINT'));
+  else process.on('SIGINT', () => {});
 }
 
 main().catch((err) => {

@@ -27,8 +27,16 @@ export interface Database {
   onStatementEnd(listener: (seconds: number, ok: boolean) => void): () => void;
   /** Runs `SELECT 1`; throws when the database is unreachable. */
   ping(): Promise<void>;
+  /**
+   * Runs fn while holding a database-wide lock, so instances and workers starting together
+   * migrate and seed one after another, not over each other. (PGlite has one process.)
+   */
+  withStartupLock<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
+
+/** pg_advisory_lock key of the start-up work (migrations, demo seed); any constant no one else uses. */
+const STARTUP_LOCK_KEY = 0x11fe11e;
 
 export interface DatabaseOptions {
   /** postgres:// URL; unset selects PGlite. */
@@ -101,6 +109,18 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
       ping: async () => {
         await client`select 1`;
       },
+      async withStartupLock(fn) {
+        // A transaction-scoped lock on one connection while the work runs on the others; it is
+        // released when the transaction ends, or by the server if this process dies.
+        let result!: Awaited<ReturnType<typeof fn>>;
+        await client.begin(async (tx) => {
+          // Waiting for another instance's seed may take longer than a request may.
+          await tx`set local statement_timeout = 0`;
+          await tx`select pg_advisory_xact_lock(${STARTUP_LOCK_KEY})`;
+          result = await fn();
+        });
+        return result;
+      },
       close: () => client.end({ timeout: 5 }),
     };
   }
@@ -136,6 +156,7 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
     ping: async () => {
       await client.query('select 1');
     },
+    withStartupLock: (fn) => fn(),
     close: () => client.close(),
   };
 }

@@ -342,7 +342,7 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
         case '/graphql':
           return handleGraphQL(req, res, url, requestId);
         case '/health':
-          return sendJson(res, 200, { status: 'ok', uptimeSeconds: Math.round(process.uptime()) });
+          return sendJson(res, 200, { status: 'ok', uptimeSeconds: Math.round(process.uptime()), pid: process.pid });
         case '/ready': {
           const report = await checkReadiness(options.readiness);
           return sendJson(res, report.status === 'ready' ? 200 : 503, report, { 'cache-control': 'no-store' });

@@ -5,11 +5,13 @@
 //
 // Every label is bounded: operation names, cache types and error codes are validated and
 // capped (past the cap they become "(other)"), so a client cannot grow the series count.
+import cluster from 'node:cluster';
 import type { EventEmitter } from 'node:events';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Cache, CacheObserver, CacheStats, Hit } from '../cache/cache.js';
 import type { Database } from '../db/client.js';
 import type { Envelope, PubSub } from '../pubsub/pubsub.js';
+import { clusterScrape } from '../workers.js';
 
 /** State read at scrape time; each source is optional (no Redis, cache off, ...). */
 export interface MetricsSources {
@@ -102,6 +104,16 @@ function processMetrics(): Registry {
 export function createMetrics(): Metrics {
   const registry = new Registry();
   const registers = [registry];
+  const localScrape = async () => {
+    const [proc, app] = await Promise.all([processMetrics().metrics(), registry.metrics()]);
+    return `${proc}\n${app}`;
+  };
+  // A WEB_CONCURRENCY worker (workers.ts) reports these registries when the primary aggregates.
+  const inWorker = cluster.isWorker;
+  if (inWorker) {
+    new AggregatorRegistry(); // registers prom-client's worker-side listener
+    AggregatorRegistry.setRegistries([processMetrics(), registry]);
+  }
   const sources: MetricsSources = {};
   /** A counter mirroring a total that other code increments at its source (read at scrape time). */
   const counterFrom = (name: string, help: string, read: () => number | undefined) => {
@@ -309,8 +321,15 @@ export function createMetrics(): Metrics {
     contentType: registry.contentType,
     sources,
     async scrape() {
-      const [proc, app] = await Promise.all([processMetrics().metrics(), registry.metrics()]);
-      return `${proc}\n${app}`;
+      if (inWorker) {
+        // Any worker may take the scrape: answer for all of them (counters and gauges summed).
+        try {
+          return await clusterScrape();
+        } catch (err) {
+          return `# lifeline: metrics of this worker only (${(err as Error).message})\n${await localScrape()}`;
+        }
+      }
+      return localScrape();
     },
 
     observeRequest(s) {
