@@ -292,6 +292,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     context: (viewer) => createContext(services, viewer, `ws-${Date.now().toString(36)}`),
     live, // live subscriptions
     limits: options.live,
+    trustedProxies: config.trustProxy, // the per-address limit counts clients, not the load balancer
     logger,
   });
   // Gauges read these at scrape time (issue 7).

@@ -9,7 +9,7 @@
 //   4403 Forbidden         connection_init carried a bad token
 //   4408, 4429, 4400 ...   graphql-ws protocol errors
 // Too many connections from one address are refused at the upgrade with HTTP 429.
-import type { IncomingMessage, Server } from 'node:http';
+import type { Server } from 'node:http';
 import {
   createSourceEventStream,
   execute,
@@ -33,6 +33,7 @@ import { costError, DEFAULT_OPERATION_LIMITS, fragmentsOf, MAX_TOKENS, measureOp
 import type { Logger } from '../observability/logger.js';
 import { createLiveRoot, encodeEventId, type LiveServices } from '../pubsub/live.js';
 import type { Topic } from '../pubsub/topics.js';
+import { clientIp } from './limits.js';
 
 export interface WebSocketLimits {
   /** Open connections per client address on this instance; more are refused with HTTP 429. Default 1,000. */
@@ -78,6 +79,8 @@ export interface WebSocketOptions {
   /** The pub/sub engine and snapshot feeds subscriptions read from. */
   live: LiveServices;
   limits?: Partial<WebSocketLimits>;
+  /** Proxies in front whose X-Forwarded-For entries are trusted (as for HTTP, http/limits.ts). Default 0. */
+  trustedProxies?: number;
   logger: Logger;
 }
 
@@ -122,7 +125,7 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
     path: '/graphql',
     // Counted at the upgrade, so an address over its limit costs us no WebSocket at all.
     verifyClient: (info, accept) => {
-      const ip = clientAddress(info.req);
+      const ip = clientIp(info.req, options.trustedProxies);
       const open = perIp.get(ip) ?? 0;
       if (open >= limits.maxConnectionsPerIp) {
         accept(false, 429, 'Too many WebSocket connections from this address', { 'retry-after': '10' });
@@ -364,10 +367,6 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
   };
 }
 
-/** The peer address (no proxy headers are trusted: there is no trusted-proxy setting yet). */
-function clientAddress(req: IncomingMessage): string {
-  return req.socket.remoteAddress ?? 'unknown';
-}
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;

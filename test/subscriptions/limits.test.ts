@@ -120,3 +120,27 @@ test('sockets that vanish without closing are dropped by keep-alive, leaving no 
   expect(stats().pubsub.listeners).toBe(baseline.listeners);
   for (const c of clients) c.terminate();
 });
+
+test('behind a trusted proxy the per-address limit counts X-Forwarded-For clients, not the proxy', async () => {
+  const proxied = await startInstance({
+    databaseUrl: db().url,
+    redisUrl: testRedisUrl(),
+    env: { CACHE_PREFIX: prefix, TRUST_PROXY: '1' },
+    appOptions: { live: { maxConnectionsPerIp: 2 } },
+  });
+  const open = (client: string) => {
+    const ws = new WebSocket(proxied.wsUrl, 'graphql-transport-ws', { headers: { 'x-forwarded-for': client } });
+    ws.on('error', () => {});
+    return ws;
+  };
+  const first = [open('203.0.113.7'), open('203.0.113.7')];
+  await Promise.all(first.map((ws) => once(ws, 'open')));
+  const third = open('203.0.113.7');
+  const [req, res] = await once(third, 'unexpected-response');
+  expect(res.statusCode).toBe(429);
+  req.destroy();
+  // Same socket peer (the "proxy"), another client: its own budget.
+  const other = open('198.51.100.9');
+  await once(other, 'open');
+  for (const ws of [...first, other]) ws.close();
+});
