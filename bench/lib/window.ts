@@ -98,8 +98,10 @@ export async function measureWindow<T>(
 
 // ---- formatting shared by the scenario tables ------------------------------------------------
 
-export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-export const ms = (n: number) => (Number.isInteger(n) ? fmt(n) : fmt(n, 1));
+// null and NaN print as "–": a summary of no samples (NaN) arrives as null through IPC (JSON).
+export const fmt = (n: number | null, digits = 0) =>
+  n === null || !Number.isFinite(n) ? '–' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+export const ms = (n: number | null) => (n !== null && Number.isInteger(n) ? fmt(n) : fmt(n, 1));
 export const kib = (bytes: number) => `${fmt(bytes / 1024, 1)} KiB`;
 
 /** A target from issue 6, as a ratio measured in one run. */
