@@ -30,6 +30,9 @@
 // instance dispatched proves that something was missed, however it was lost, and starts the same
 // hold-and-catch-up as a reconnection (the message itself is held, so nothing is dispatched out of
 // order). A lost message is thus recovered at the latest when the topic's next event arrives.
+// The last message before a quiet spell has no successor to reveal it, so every checkIntervalMs
+// the instance also reads each stream's last id: one that stays ahead of what was dispatched over
+// two checks in a row (not merely in flight) starts the same catch-up.
 //
 // Redis Cluster: the stream and version keys of a topic share the `{events:<topic>}` hash tag, so
 // the script runs on one slot; the topics spread over the masters. The broadcast is classic
@@ -58,6 +61,8 @@ export interface RedisPubSubOptions extends RetentionOptions {
   logger: Logger;
   /** Events read per XRANGE while catching up. Default 1,000. */
   pageSize?: number;
+  /** How often the streams' last ids are compared with what was dispatched (see "the last message" above). Default 5,000 ms. */
+  checkIntervalMs?: number;
 }
 
 // KEYS[1] stream, KEYS[2] (optional) entity version key.
@@ -225,6 +230,34 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
   }
   void sync();
 
+  // See the note at the top: the last id of each stream, if still undispatched at the next check.
+  const behind = new Map<Topic, string>();
+  const checkTimer = setInterval(() => void checkTails(), options.checkIntervalMs ?? 5000);
+  checkTimer.unref();
+  async function checkTails(): Promise<void> {
+    if (closed || held || publishClient.status !== 'ready') return;
+    let missed = false;
+    // One command per topic: on a cluster the streams live in different slots.
+    const tails = await Promise.all(
+      TOPICS.map(async (topic) => [topic, ((await publishClient.xrevrange(streamKey(topic), '+', '-', 'COUNT', 1)) as StreamEntry[])[0]?.[0]] as const),
+    ).catch(() => []);
+    for (const [topic, tail] of tails) {
+      const last = dispatcher.last(topic);
+      if (!tail || last === undefined || compareIds(tail, last) <= 0) {
+        behind.delete(topic);
+        continue;
+      }
+      if (behind.get(topic) !== undefined && compareIds(behind.get(topic)!, last) > 0) missed = true;
+      behind.set(topic, tail);
+    }
+    if (missed && !held && !closed) {
+      gaps++;
+      logger.warn('pubsub: a stream is ahead of what this instance received; catching up');
+      behind.clear();
+      void sync();
+    }
+  }
+
   return {
     kind: 'redis',
 
@@ -271,6 +304,7 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
       if (closed) return;
       closed = true;
       clearTimeout(retryTimer);
+      clearInterval(checkTimer);
       for (const fn of [...onClose]) fn();
       subscribeClient.off('message', onMessage);
       subscribeClient.off('close', onDisconnect);

@@ -27,7 +27,7 @@ function redisEngines() {
   return {
     prefix,
     clients,
-    make: async (retention?: { maxEvents?: number; maxAgeMs?: number }) => {
+    make: async (retention?: { maxEvents?: number; maxAgeMs?: number; checkIntervalMs?: number }) => {
       const publishClient = createRedisClient({ url: testRedisUrl(), name: 'publisher', logger });
       const subscribeClient = createRedisClient({ url: testRedisUrl(), name: 'subscriber', logger, failFast: false });
       clients.push(publishClient, subscribeClient);
@@ -104,6 +104,33 @@ test('Redis: events a subscriber missed without any disconnection being reported
     for (let i = 11; i <= 20; i++) await pub.publish('inventoryChanged', item(i));
     await all;
     expect(got).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(sub.gapsDetected()).toBe(1);
+  } finally {
+    await f.cleanup();
+  }
+});
+
+test('Redis: the last event before a quiet spell, missed the same silent way, arrives by the periodic stream check', async () => {
+  const f = redisEngines();
+  try {
+    const [pub, sub] = [await f.make({ checkIntervalMs: 200 }), await f.make({ checkIntervalMs: 200 })];
+    const got: number[] = [];
+    const item = (units: number) => ({
+      item: { hospitalId: 1, bloodGroup: 'O_NEG' as const, units, updatedAt: new Date() },
+      hospital: { id: 1, name: 'H', region: 'North', city: 'C' },
+    });
+    const first = new Promise<void>((resolve) => sub.listen('inventoryChanged', (e) => (got.push(e.payload.item.units), resolve())));
+    await pub.publish('inventoryChanged', item(1));
+    await first;
+    const subscribeClient = f.clients[3]!;
+    const channel = `${f.prefix}events:inventoryChanged`;
+    await subscribeClient.unsubscribe(channel);
+    await pub.publish('inventoryChanged', item(2));
+    await new Promise((r) => setTimeout(r, 300)); // past the cluster bus (see the test above)
+    await subscribeClient.subscribe(channel);
+    const deadline = Date.now() + 5_000;
+    while (got.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(got).toEqual([1, 2]);
     expect(sub.gapsDetected()).toBe(1);
   } finally {
     await f.cleanup();
