@@ -131,28 +131,25 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     sendJson(res, status, { errors: [{ message, extensions: { code } }] });
   };
 
-  // A hot entry is the same object on every L1 hit: encode its body to bytes once, not per
-  // response (encoding 27 KB of JSON per hit cost a fifth of the hit path's CPU).
-  const readyBytes = new WeakMap<CachedResponse, Buffer>();
-  const bytesOf = (hit: CachedResponse) => {
-    let bytes = readyBytes.get(hit);
-    if (!bytes) readyBytes.set(hit, (bytes = Buffer.from(hit.body)));
-    return bytes;
+  // A hot entry is the same object on every L1 hit: encode its body to bytes and build its fixed
+  // headers once, not per response (encoding 27 KB of JSON per hit cost a fifth of the hit path's CPU).
+  const ready = new WeakMap<CachedResponse, { body: Buffer; headers: Record<string, string | number> }>();
+  const readyOf = (hit: CachedResponse) => {
+    let r = ready.get(hit);
+    if (!r) {
+      const body = Buffer.from(hit.body);
+      const cdn = hit.scope === 'PUBLIC' ? cdnHeaders(hit.cdnTags ?? null) : {};
+      ready.set(hit, (r = { body, headers: { 'content-type': hit.contentType, 'content-length': body.length, 'x-cache': 'HIT', ...cdn } }));
+    }
+    return r;
   };
   const requestMemo = createRequestMemo<Operation>();
 
   const sendHit = (res: ServerResponse, hit: CachedResponse, stale: boolean) => {
     const age = Math.max(0, Math.floor((now() - hit.storedAt) / 1000));
     const maxAge = stale ? 0 : Math.max(0, hit.maxAge - age);
-    const body = bytesOf(hit);
-    res.writeHead(200, {
-      'content-type': hit.contentType,
-      'content-length': body.length,
-      'cache-control': cacheControlOf(hit, maxAge),
-      age: String(age),
-      'x-cache': 'HIT',
-      ...(hit.scope === 'PUBLIC' ? cdnHeaders(hit.cdnTags ?? null) : {}),
-    });
+    const { body, headers } = readyOf(hit);
+    res.writeHead(200, { ...headers, 'cache-control': cacheControlOf(hit, maxAge), age: String(age) });
     res.end(body);
   };
 
