@@ -1,9 +1,10 @@
 // What a newcomer sees: `npm start` with no DATABASE_URL and no REDIS_URL runs on embedded
 // PGlite with demo data, answers the README's example query, and stops cleanly on SIGTERM.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { waitForLine } from '../helpers/process.js';
 import { expectNoErrors, gql } from '../helpers/graphql.js';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -13,27 +14,6 @@ const cleanEnv = () => {
   for (const k of ['DATABASE_URL', 'REDIS_URL', 'JWT_SECRET', 'NODE_ENV', 'PORT']) delete env[k];
   return env;
 };
-
-function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; output:\n${output}`)), timeoutMs);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = output.match(pattern);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[0]);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code} before printing ${pattern}; output:\n${output}`));
-    });
-  });
-}
 
 test('starts on embedded PGlite with demo data, serves the example query, exits 0 on SIGTERM', async () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lifeline-start-'));

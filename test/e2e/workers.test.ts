@@ -1,9 +1,10 @@
 // WEB_CONCURRENCY=2 (SPEC §3): one port, two worker processes that share the cache, sessions
 // and invalidation through Redis like separate instances; a crashed worker is replaced; /metrics
 // answers for all workers; SIGTERM drains every worker and the primary exits 0.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
+import { waitForLine } from '../helpers/process.js';
 import { useSeededDatabase, demoTokens } from '../helpers/fixtures.js';
 import { testRedisUrl, uniqueCachePrefix } from '../helpers/redis.js';
 import { freePort } from '../setup/global-setup.js';
@@ -17,27 +18,6 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env = { ...process.env };
   for (const k of ['DATABASE_URL', 'REDIS_URL', 'JWT_SECRET', 'NODE_ENV', 'PORT', 'WEB_CONCURRENCY']) delete env[k];
   return { ...env, LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '0', ...extra };
-}
-
-function waitFor(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms; output:\n${output}`)), timeoutMs);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = output.match(pattern);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[0]);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code}; output:\n${output}`));
-    });
-  });
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -86,7 +66,7 @@ test('two workers on one port: shared cache and invalidation, restart after a cr
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   try {
-    const line = await waitFor(child, /http:\/\/127\.0\.0\.1:\d+\/graphql \(2 workers\)/, 90_000);
+    const line = await waitForLine(child, /http:\/\/127\.0\.0\.1:\d+\/graphql \(2 workers\)/, 90_000);
     const url = line.replace(/\/graphql.*$/, '');
     const pids = await workerPids(url);
     expect(pids.size).toBe(2);
