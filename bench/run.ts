@@ -6,8 +6,8 @@
 //                    [--donations N] [--modes off,entity,full,ceiling] [--subscribers 2000]
 //                    [--events 100] [--client-processes 2] [--entries 2000]
 //
-// Runtime: a full `npm run bench` (every scenario, defaults) took 287 s (under 5 minutes) on the
-// 2-core machine this was written on, with a load average of 5-6 from other work: ~10 s to start
+// Runtime: a full `npm run bench` (every scenario, defaults) took 287 s and 315 s (about 5 minutes)
+// on the 2-core machine this was written on, with a load average of 5-6 from other work: ~10 s to start
 // PostgreSQL/Redis and seed, ~15-20 s per server run (start-up, 3 s warm-up, 10 s measured, stop)
 // x 12 runs, ~30 s per mixed mode (10 s warm-up) x 3, ~30 s of fanout, ~15 s of cache-memory.
 // The watchdog gives up well beyond that (see budgetMs).
