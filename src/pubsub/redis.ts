@@ -196,7 +196,9 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
       }
       baselined = true;
     }
-    await subscribeClient.subscribe(...TOPICS.map(channelOf));
+    // Bounded: a SUBSCRIBE queued on a connection that is being replaced (a cluster client moving
+    // its subscriber to another node) may never be answered; the retry sends it again.
+    await bounded(subscribeClient.subscribe(...TOPICS.map(channelOf)), 5000, 'SUBSCRIBE');
     for (const topic of TOPICS) {
       for (;;) {
         const entries = await readRange(topic, `(${dispatcher.last(topic)}`, pageSize);
@@ -313,6 +315,16 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
       firstSync();
     },
   };
+}
+
+/** `promise`, or a rejection after `ms` (the timer never holds the process open). */
+function bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} not answered within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** The `d` field of a stream entry's [field, value, ...] list. */
