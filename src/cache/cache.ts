@@ -175,7 +175,11 @@ export function createCache(options: CacheOptions): Cache {
     return Promise.race([
       p,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Timeout(`cache store did not answer within ${timeoutMs} ms`)), timeoutMs);
+        // Behind a busy event loop the timer can fire late, while the answer already waits in the
+        // socket: timers run before this turn's I/O, setImmediate after it, so the answer wins if
+        // it is there. Otherwise a CPU-bound instance would time out every read, open the breaker
+        // and fall back to the database, making itself busier still.
+        timer = setTimeout(() => setImmediate(() => reject(new Timeout(`cache store did not answer within ${timeoutMs} ms`))), timeoutMs);
       }),
     ]).finally(() => clearTimeout(timer));
   };

@@ -78,3 +78,23 @@ test('a failed round trip fails every caller of the batch, and the next batch wo
   expect(ok.fence).not.toBeNull();
   cache.close();
 });
+
+test('an answer that arrived while the event loop was busy beats the timeout (no spurious breaker trips)', async () => {
+  const { store } = countingStore();
+  const cache = createCache({ store, logger: createLogger('silent'), timeoutMs: 50 });
+  const writer = cache.newScope();
+  await cache.get(writer, ['Donor:5']);
+  await cache.set(writer, [{ key: 'Donor:5', value: { id: 5 }, tags: ['Donor:5'], ttlMs: 60_000 }]);
+  for (let round = 0; round < 5; round++) {
+    const pending = cache.get<{ id: number }>(cache.newScope(), ['Donor:5']);
+    // A CPU-bound instance: the loop is blocked well past the timeout while Redis answers.
+    setImmediate(() => {
+      const until = Date.now() + 200;
+      while (Date.now() < until);
+    });
+    const hits = await pending;
+    expect(hits.get('Donor:5')?.value).toEqual({ id: 5 });
+    expect(cache.health()).toMatchObject({ usable: true, state: 'ok' });
+  }
+  cache.close();
+});
