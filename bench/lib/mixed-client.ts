@@ -22,6 +22,7 @@
 // before an acknowledgement may legitimately show the older value and are not counted.
 import { childLifetime, toParent } from './child.js';
 import { GqlClient, summarize, type GqlResponse, type Summary } from './http-client.js';
+import { mulberry32 } from '../../src/db/prng.js';
 
 export const BLOOD_GROUPS = ['A_POS', 'A_NEG', 'B_POS', 'B_NEG', 'AB_POS', 'AB_NEG', 'O_POS', 'O_NEG'] as const;
 
@@ -85,16 +86,6 @@ export type MixedMessage = { type: 'ready'; hospitals: number; regions: string[]
 
 // ---- sampling ------------------------------------------------------------------------------
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Rank 0..n-1 with P(rank k) proportional to 1/(k+1)^s (inverse CDF by binary search). */
 class Zipf {

@@ -10,6 +10,7 @@ import { sql } from 'drizzle-orm';
 import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { hashPassword } from '../auth/passwords.js';
 import { rows, type Db, type Tx } from './client.js';
+import { mulberry32 } from './prng.js';
 import {
   bloodGroupEnum,
   bloodRequests,
@@ -145,19 +146,8 @@ const HOSPITAL_KINDS = [
 const CAMPAIGN_THEMES = ['Blood Drive', 'Donor Day', 'Lifesaver Week', 'Give Blood Appeal', 'Community Drive', 'Heroes Drive'];
 const SEASONS = ['Winter', 'Winter', 'Spring', 'Spring', 'Spring', 'Summer', 'Summer', 'Summer', 'Autumn', 'Autumn', 'Autumn', 'Winter'];
 
-// ---------------------------------------------------------------- PRNG
+// ---------------------------------------------------------------- PRNG (./prng.ts)
 
-/** mulberry32: a tiny, fast 32-bit PRNG; good enough for synthetic data, not for secrets. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** One independent stream per table, so changing one size leaves the other tables' rows unchanged. */
 function stream(seed: number, label: string) {

@@ -45,6 +45,12 @@ function redisEngines() {
 
 pubsubContract('Redis', redisEngines);
 
+/** An inventoryChanged payload whose units number the event. */
+const item = (units: number) => ({
+  item: { hospitalId: 1, bloodGroup: 'O_NEG' as const, units, updatedAt: new Date() },
+  hospital: { id: 1, name: 'H', region: 'North', city: 'C' },
+});
+
 test('Redis: events published while the subscriber connection is down arrive once, in order, after it reconnects', async () => {
   const f = redisEngines();
   try {
@@ -56,10 +62,6 @@ test('Redis: events published while the subscriber connection is down arrive onc
         if (got.length === 30) resolve();
       }),
     );
-    const item = (units: number) => ({
-      item: { hospitalId: 1, bloodGroup: 'O_NEG' as const, units, updatedAt: new Date() },
-      hospital: { id: 1, name: 'H', region: 'North', city: 'C' },
-    });
     for (let i = 1; i <= 10; i++) await pub.publish('inventoryChanged', item(i));
     // Drop the subscriber's connection (it reconnects by itself) and publish meanwhile.
     const subscribeClient = f.clients[3]!;
@@ -86,10 +88,6 @@ test('Redis: events a subscriber missed without any disconnection being reported
         if (got.length === 20) resolve();
       }),
     );
-    const item = (units: number) => ({
-      item: { hospitalId: 1, bloodGroup: 'O_NEG' as const, units, updatedAt: new Date() },
-      hospital: { id: 1, name: 'H', region: 'North', city: 'C' },
-    });
     for (let i = 1; i <= 5; i++) await pub.publish('inventoryChanged', item(i));
     // The connection stays up and says nothing: its subscription simply misses 6-10.
     const subscribeClient = f.clients[3]!;
@@ -115,10 +113,6 @@ test('Redis: the last event before a quiet spell, missed the same silent way, ar
   try {
     const [pub, sub] = [await f.make({ checkIntervalMs: 200 }), await f.make({ checkIntervalMs: 200 })];
     const got: number[] = [];
-    const item = (units: number) => ({
-      item: { hospitalId: 1, bloodGroup: 'O_NEG' as const, units, updatedAt: new Date() },
-      hospital: { id: 1, name: 'H', region: 'North', city: 'C' },
-    });
     const first = new Promise<void>((resolve) => sub.listen('inventoryChanged', (e) => (got.push(e.payload.item.units), resolve())));
     await pub.publish('inventoryChanged', item(1));
     await first;
