@@ -43,14 +43,29 @@ const timed = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
   return [value, performance.now() - started];
 };
 
-/** Polls until `probe` holds (bounded); returns how long it took. */
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 20_000): Promise<number> {
+/** Polls until `probe` holds (bounded); returns how long it took. The failure names the last answer. */
+async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 20_000, last?: () => string): Promise<number> {
   const started = Date.now();
   while (!(await probe())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    if (Date.now() - started > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms${last ? `; last answer: ${last()}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return Date.now() - started;
+}
+
+/** Polls an uncached donor query until the database answers it again. */
+async function untilQueriesWork(id: string): Promise<number> {
+  let answer = '';
+  return until(
+    'queries work again',
+    async () => {
+      const res = await gql(app.url, `{ donor(id: "${id}") { id name } }`);
+      answer = `HTTP ${res.status} ${res.text.slice(0, 300)}`;
+      return res.body?.data?.donor?.id === id;
+    },
+    30_000,
+    () => answer,
+  );
 }
 
 const UNCACHED: [string, string, 'staff' | null][] = [
@@ -96,7 +111,7 @@ test('killed: cached answers go on, the rest fails fast with SERVICE_UNAVAILABLE
 
   await pg.start();
   // No restart of the instance: its pool reconnects on the next request.
-  await until('queries work again', async () => (await gql(app.url, '{ donor(id: "3") { id name } }')).body?.data?.donor?.id === '3');
+  await untilQueriesWork('3');
   expectNoErrors(await gql(app.url, UNCACHED[2]![1], undefined, { token: tokens.staff }));
   expectNoErrors(await gql(app.url, UNCACHED[4]![1]));
   expect((await fetch(`${app.url}/ready`)).status).toBe(200);
@@ -123,5 +138,5 @@ test('hung (SIGSTOP): requests end within a bound instead of waiting forever; th
   } finally {
     pg.resume();
   }
-  await until('queries work again', async () => (await gql(app.url, '{ donor(id: "5") { id } }')).body?.data?.donor?.id === '5');
+  await untilQueriesWork('5');
 }, 60_000);

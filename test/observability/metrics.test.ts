@@ -46,7 +46,11 @@ test('process defaults and the text format', async () => {
   const a = await startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl() });
   const { samples, contentType } = await scrape(a);
   expect(contentType).toMatch(/^text\/plain; version=0\.0\.4/);
-  expect(sum(samples, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+  // CPU counters count from the first scrape (prom-client), in clock ticks: spend some, scrape again.
+  expect(samples.some((s) => s.name === 'process_cpu_user_seconds_total')).toBe(true);
+  const until = Date.now() + 50;
+  while (Date.now() < until);
+  expect(sum((await scrape(a)).samples, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
   expect(sum(samples, 'nodejs_heap_size_total_bytes')).toBeGreaterThan(0);
   expect(sum(samples, 'lifeline_cache_state', { state: 'ok' })).toBe(1);
   expect(sum(samples, 'lifeline_cache_state', { state: 'circuit-open' })).toBe(0);
