@@ -55,8 +55,10 @@ test('a burst of 1,000 donations: at most one push per 250 ms per instance, one 
     const pushes = one!.events.map((e) => e.data.dashboardStatsUpdated);
     // Bounded: one push per 250 ms at most (leading edge + trailing edge).
     expect(pushes.length).toBeLessThanOrEqual(Math.ceil(burstMs / 250) + 2);
+    // Computations start at least 250 ms apart; generatedAt is stamped after the query, whose
+    // duration varies, so two stamps can be a few ms closer than that (CI saw 248).
     const times = pushes.map((p) => Date.parse(p.generatedAt));
-    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(249);
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(225);
     // Computed once per push, not per subscriber: both subscribers got the same snapshots,
     // and the instance ran the dashboard query once per push.
     expect(two!.events.map((e) => e.data.dashboardStatsUpdated.generatedAt)).toEqual(pushes.map((p) => p.generatedAt));
