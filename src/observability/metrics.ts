@@ -18,7 +18,7 @@ export interface MetricsSources {
   /** The cache core's counters and health; unset when CACHE_MODE=off. */
   cache?: () => { stats: CacheStats; health: { state: CacheState } };
   /** App.liveStats(): WebSocket connections, open operations, pub/sub listeners. */
-  live?: () => { ws: { connections: number; operations: number }; pubsub: { listeners: number; published: number; superseded: number } };
+  live?: () => { ws: { connections: number; operations: number }; pubsub: { listeners: number; published: number; superseded: number; gapsRecovered: number } };
 }
 
 export type CacheState = ReturnType<Cache['health']>['state'];
@@ -308,6 +308,11 @@ export function createMetrics(): Metrics {
   });
   counterFrom('lifeline_pubsub_published_total', 'Events this instance published', () => sources.live?.().pubsub.published);
   counterFrom('lifeline_pubsub_superseded_total', 'Events refused because a later version of their entity was already published', () => sources.live?.().pubsub.superseded);
+  counterFrom(
+    'lifeline_pubsub_gaps_recovered_total',
+    'Broadcasts this instance missed without a reported disconnection (e.g. a cluster subscriber moving node) and recovered from the event log',
+    () => sources.live?.().pubsub.gapsRecovered,
+  );
   const deliveryLag = new Histogram({
     name: 'lifeline_pubsub_delivery_lag_seconds',
     help: "From an event's publication (the time in its log id: Redis's clock, or this process's) to its dispatch to this instance's subscribers; once per event per instance",

@@ -111,7 +111,8 @@ export function createMemoryPubSub(options: MemoryPubSubOptions): PubSub {
       );
     },
 
-    stats: () => ({ listeners: dispatcher.listenerCount, published, superseded }),
+    // In process nothing is ever missed.
+    stats: () => ({ listeners: dispatcher.listenerCount, published, superseded, gapsRecovered: 0 }),
 
     async close() {
       closed = true;

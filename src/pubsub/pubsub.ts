@@ -41,6 +41,8 @@ export interface PubSubStats {
   published: number;
   /** Events this instance refused to publish because a later version was already out. */
   superseded: number;
+  /** Broadcasts this instance found it had missed (a gap before a message, or a stream ahead of it) and recovered from the log. */
+  gapsRecovered: number;
 }
 
 export interface PubSub {

@@ -300,7 +300,7 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
       return entries.slice(1).map(([id, fields]): Envelope<T> => ({ id, topic, payload: decodePayload<TopicMap[T]>(fieldValue(fields)) }));
     },
 
-    stats: () => ({ listeners: dispatcher.listenerCount, published, superseded }),
+    stats: () => ({ listeners: dispatcher.listenerCount, published, superseded, gapsRecovered: gaps }),
 
     async close() {
       if (closed) return;

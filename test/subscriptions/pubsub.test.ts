@@ -103,6 +103,7 @@ test('Redis: events a subscriber missed without any disconnection being reported
     await all;
     expect(got).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(sub.gapsDetected()).toBe(1);
+    expect(sub.stats().gapsRecovered).toBe(1); // what /metrics reports (lifeline_pubsub_gaps_recovered_total)
   } finally {
     await f.cleanup();
   }
