@@ -1,7 +1,7 @@
 // Throwaway PostgreSQL and Redis for the benchmarks, started the way the test harness does
 // (test/setup/global-setup.ts): initdb + postgres as `nobody` (via setpriv) in a temp dir on a
-// free 127.0.0.1 port, redis-server without persistence on another. Copied, not imported, so
-// the benchmarks do not depend on test code, and PostgreSQL gets pg_stat_statements loaded.
+// free 127.0.0.1 port, redis-server without persistence on another; binaries, ports and probes
+// come from tools/local-servers.ts, shared with the harness. PostgreSQL gets pg_stat_statements.
 //
 // Every process started here is registered: `stopAll()` stops them gracefully and removes
 // their directories; `killAllNow()` is the synchronous last resort for process 'exit'. Each
@@ -9,12 +9,12 @@
 // not leave servers behind; its directories (named after its pid) are removed by the next run.
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import postgres from 'postgres';
+import { canConnect, databaseUrl, findOnPath, findPostgresBinDir, freePort, isRoot, logTail, NOBODY, redisPing } from '../../tools/local-servers.js';
 
-const NOBODY = 65534;
+export { databaseUrl, freePort, logTail };
+
 const DIR_PREFIX = 'lifeline-bench-';
 
 export const HOST = '127.0.0.1';
@@ -134,49 +134,6 @@ export function installCleanupHandlers(onSignal?: () => void): void {
 
 // ---------------------------------------------------------------- binaries and ports
 
-function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
-export function findOnPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir && isExecutable(path.join(dir, name))) return path.join(dir, name);
-  }
-  return undefined;
-}
-
-function findPostgresBinDir(): string | undefined {
-  const pathDirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
-  let debianDirs: string[] = [];
-  try {
-    debianDirs = fs
-      .readdirSync('/usr/lib/postgresql')
-      .sort((a, b) => Number(b) - Number(a))
-      .map((v) => `/usr/lib/postgresql/${v}/bin`);
-  } catch {
-    // not a Debian-style install
-  }
-  return [...pathDirs, ...debianDirs].find((dir) => isExecutable(path.join(dir, 'initdb')) && isExecutable(path.join(dir, 'postgres')));
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, HOST, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const isRoot = () => process.getuid?.() === 0;
 
 /** setpriv prefix: drop to nobody (as root, for PostgreSQL) and/or arm a parent-death signal. */
 export function wrapper(opts: { asNobody?: boolean; deathSignal?: 'TERM' | 'INT' | 'KILL' }): string[] {
@@ -212,14 +169,6 @@ export function spawnLogged(
   }
 }
 
-export function logTail(file: string, lines = 20): string {
-  try {
-    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
 export async function waitUntil(
   what: string,
   probe: () => Promise<boolean>,
@@ -244,18 +193,6 @@ export interface PostgresServer {
   port: number;
   dir: string;
   logFile: string;
-}
-
-async function canConnect(url: string): Promise<boolean> {
-  const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
-  try {
-    await sql`select 1`;
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await sql.end({ timeout: 1 });
-  }
 }
 
 /** initdb + postgres on a free port, with pg_stat_statements preloaded. */
@@ -309,12 +246,6 @@ export async function startPostgres(extraSettings: string[] = []): Promise<Postg
   }
 }
 
-export function databaseUrl(adminUrl: string, name: string): string {
-  const u = new URL(adminUrl);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
 // ---------------------------------------------------------------- Redis
 
 export interface RedisServer {
@@ -323,21 +254,6 @@ export interface RedisServer {
   port: number;
   dir: string;
   logFile: string;
-}
-
-/** True when a Redis server answers PING (raw RESP, no client library). */
-export function redisPing(port: number, timeoutMs = 1_000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: HOST, port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.on('error', () => done(false));
-    socket.on('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (d) => done(d.toString().startsWith('+PONG')));
-  });
 }
 
 export async function startRedis(): Promise<RedisServer> {

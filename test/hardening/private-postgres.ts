@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
+import { canConnect, isRoot, NOBODY } from '../../tools/local-servers.js';
 import { exited, findOnPath, findPostgresBinDir, freePort, spawnService, stopChild, waitUntil } from '../setup/global-setup.js';
 
 export interface PrivatePostgres {
@@ -21,20 +22,6 @@ export interface PrivatePostgres {
   stop(): Promise<void>;
 }
 
-const NOBODY = 65534;
-const isRoot = () => process.getuid?.() === 0;
-
-async function canConnect(url: string): Promise<boolean> {
-  const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
-  try {
-    await sql`select 1`;
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await sql.end({ timeout: 1 });
-  }
-}
 
 export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const binDir = findPostgresBinDir();
@@ -56,7 +43,9 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const launch = async () => {
     child = spawnService(
       path.join(binDir, 'postgres'),
-      ['-D', path.join(dir, 'data'), '-p', String(port), '-h', '127.0.0.1', '-k', dir, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
+      // fsync off only matters if the machine crashes; synchronous_commit stays on, because kill()
+      // is an immediate shutdown and asynchronously committed rows (the seed!) would be lost with it.
+      ['-D', path.join(dir, 'data'), '-p', String(port), '-h', '127.0.0.1', '-k', dir, '-c', 'fsync=off', '-c', 'full_page_writes=off'],
       { logFile, cwd: dir, asNobody: true, deathSignal: 'KILL' },
     );
     await waitUntil(`private postgres on port ${port}`, () => canConnect(adminUrl), { timeoutMs: 30_000, child, logFile });

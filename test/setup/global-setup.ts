@@ -10,60 +10,17 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
+// No `.js` here: jest loads globalSetup without the moduleNameMapper that maps `./x.js` to `./x.ts`.
+import { canConnect, databaseUrl, exited, findOnPath, findPostgresBinDir, freePort, isExecutable, isRoot, logTail, NOBODY, redisPing } from '../../tools/local-servers';
+
+// test/helpers and the fault tests import these from here.
+export { databaseUrl, exited, findOnPath, findPostgresBinDir, freePort, isExecutable, logTail, redisPing };
 
 export const TEMPLATE_DATABASE = 'lifeline_template';
 const STATE_DIR = path.join(os.tmpdir(), 'lifeline-test-state');
-const NOBODY = 65534;
 
 // ---------------------------------------------------------------- process utilities
 
-export function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
-export function findOnPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir && isExecutable(path.join(dir, name))) return path.join(dir, name);
-  }
-  return undefined;
-}
-
-/** A directory holding both initdb and postgres: PATH first, then Debian's versioned dirs (newest first). */
-export function findPostgresBinDir(): string | undefined {
-  const pathDirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
-  let debianDirs: string[] = [];
-  try {
-    debianDirs = fs
-      .readdirSync('/usr/lib/postgresql')
-      .sort((a, b) => Number(b) - Number(a))
-      .map((v) => `/usr/lib/postgresql/${v}/bin`);
-  } catch {
-    // not a Debian-style install
-  }
-  return [...pathDirs, ...debianDirs].find(
-    (dir) => isExecutable(path.join(dir, 'initdb')) && isExecutable(path.join(dir, 'postgres')),
-  );
-}
-
-/** Asks the kernel for a free port. Another process could take it before we bind; callers retry. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const isRoot = () => process.getuid?.() === 0;
 
 export interface SpawnOptions {
   /** stdout/stderr go here (a file, not a pipe, so the server never blocks on a dead reader). */
@@ -104,21 +61,7 @@ export function spawnService(command: string, args: string[], opts: SpawnOptions
   }
 }
 
-export function logTail(file: string, lines = 20): string {
-  try {
-    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
 export const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Resolves with the exit code once `child` has exited (immediately when it already has). */
-export function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
 
 /** Polls `probe` until it returns true; fails on deadline or when `child` exits first. */
 export async function waitUntil(
@@ -159,21 +102,6 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals, gra
     child.kill('SIGKILL');
     await settlesWithin(exited(child), 5_000);
   }
-}
-
-/** True when a Redis server answers PING on port within timeoutMs (raw RESP: no client library needed). */
-export function redisPing(port: number, timeoutMs = 1_000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.on('error', () => done(false));
-    socket.on('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (d) => done(d.toString().startsWith('+PONG')));
-  });
 }
 
 export function redisArgs(port: number, dir: string): string[] {
@@ -306,18 +234,6 @@ async function startPostgres(binDir: string, state: RunState): Promise<string> {
       await stopChild(child, 'SIGINT', 5_000);
       if (attempt >= 3 || !/already in use/.test(logTail(logFile))) throw err;
     }
-  }
-}
-
-async function canConnect(url: string): Promise<boolean> {
-  const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
-  try {
-    await sql`select 1`;
-    return true;
-  } catch {
-    return false; // e.g. 57P03 "the database system is starting up"
-  } finally {
-    await sql.end({ timeout: 1 });
   }
 }
 
@@ -491,12 +407,6 @@ async function withTsResolution<T>(fn: () => Promise<T>): Promise<T> {
   } finally {
     M._resolveFilename = original;
   }
-}
-
-export function databaseUrl(adminUrl: string, name: string): string {
-  const u = new URL(adminUrl);
-  u.pathname = `/${name}`;
-  return u.toString();
 }
 
 async function buildTemplate(adminUrl: string): Promise<void> {

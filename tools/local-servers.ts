@@ -1,0 +1,107 @@
+// Finding and probing the local PostgreSQL and Redis binaries and servers that the test harness
+// (test/setup/global-setup.ts), the fault tests and the benchmark (bench/lib/services.ts) start
+// for themselves: one copy, used by all three, and no dependency of theirs on each other.
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import postgres from 'postgres';
+
+export const LOOPBACK = '127.0.0.1';
+/** The uid initdb/postgres run as when we are root (they refuse root). */
+export const NOBODY = 65534;
+export const isRoot = () => process.getuid?.() === 0;
+
+export function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+export function findOnPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (dir && isExecutable(path.join(dir, name))) return path.join(dir, name);
+  }
+  return undefined;
+}
+
+/** A directory holding both initdb and postgres: PATH first, then Debian's versioned dirs (newest first). */
+export function findPostgresBinDir(): string | undefined {
+  const pathDirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  let debianDirs: string[] = [];
+  try {
+    debianDirs = fs
+      .readdirSync('/usr/lib/postgresql')
+      .sort((a, b) => Number(b) - Number(a))
+      .map((v) => `/usr/lib/postgresql/${v}/bin`);
+  } catch {
+    // not a Debian-style install
+  }
+  return [...pathDirs, ...debianDirs].find((dir) => isExecutable(path.join(dir, 'initdb')) && isExecutable(path.join(dir, 'postgres')));
+}
+
+/** Asks the kernel for a free loopback port. Another process could take it before we bind; callers retry. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, LOOPBACK, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** True when PostgreSQL at `url` answers `select 1` (2 s connect timeout). */
+export async function canConnect(url: string): Promise<boolean> {
+  const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
+  try {
+    await sql`select 1`;
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
+/** The same server's URL for another database. */
+export function databaseUrl(adminUrl: string, name: string): string {
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/** True when a Redis server answers PING on `port` within timeoutMs (raw RESP: no client library needed). */
+export function redisPing(port: number, timeoutMs = 1_000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: LOOPBACK, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.on('error', () => done(false));
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (d) => done(d.toString().startsWith('+PONG')));
+  });
+}
+
+/** The last lines of a server's log file, for error messages. */
+export function logTail(file: string, lines = 20): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** Resolves once `child` has exited (immediately when it already has). */
+export function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
