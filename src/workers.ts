@@ -27,9 +27,13 @@ export function runPrimary({ workers, logger, onListening }: PrimaryOptions): vo
   const startedAt = new Map<Worker, number>();
   let earlyExits = 0;
   let stopping = false;
+  /** The primary's exit code once every worker has stopped: 1 when it gave up on a crash loop. */
+  let exitCode = 0;
   let listening = 0;
 
   const fork = () => {
+    // A restart queued before shutdown began must not start a worker nobody will stop.
+    if (stopping) return;
     const worker = cluster.fork();
     startedAt.set(worker, Date.now());
     worker.once('listening', (address) => {
@@ -41,9 +45,13 @@ export function runPrimary({ workers, logger, onListening }: PrimaryOptions): vo
   // A worker's /metrics asks for every worker's registries (prom-client's cluster protocol).
   cluster.on('message', (worker, message: { type?: string; id?: number }) => {
     if (message?.type !== METRICS_REQUEST) return;
+    // With a callback, a channel closing under us is an ignored error, not an 'error' event that would crash the primary.
+    const reply = (body: { text?: string; error?: string }) => {
+      if (worker.isConnected()) worker.send({ type: METRICS_RESPONSE, id: message.id, ...body }, undefined, () => {});
+    };
     aggregator.clusterMetrics().then(
-      (text) => worker.isConnected() && worker.send({ type: METRICS_RESPONSE, id: message.id, text }),
-      (err: Error) => worker.isConnected() && worker.send({ type: METRICS_RESPONSE, id: message.id, error: err.message }),
+      (text) => reply({ text }),
+      (err: Error) => reply({ error: err.message }),
     );
   });
 
@@ -53,7 +61,7 @@ export function runPrimary({ workers, logger, onListening }: PrimaryOptions): vo
     if (stopping) {
       if (!Object.keys(cluster.workers ?? {}).length) {
         logger.info('all workers stopped');
-        process.exit(0);
+        process.exit(exitCode);
       }
       return;
     }
@@ -61,6 +69,7 @@ export function runPrimary({ workers, logger, onListening }: PrimaryOptions): vo
     if (earlyExits >= MAX_EARLY_EXITS) {
       logger.error({ code, signal, earlyExits }, 'workers keep exiting right after start; giving up');
       stopping = true;
+      exitCode = 1; // a supervisor must see a failure, not a clean stop
       for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
       setTimeout(() => process.exit(1), STOP_TIMEOUT_MS).unref();
       if (!Object.keys(cluster.workers ?? {}).length) process.exit(1);

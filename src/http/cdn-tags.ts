@@ -10,12 +10,15 @@
 
 export const MAX_CDN_TAG_BYTES = 8_192;
 
-/** The tags, sorted and comma-separated, or null when they do not fit (or there are none). */
+/**
+ * The tags, sorted and comma-separated; null when they do not fit, when there are none, or when
+ * any of them cannot be carried (a separator, a space, non-ASCII: e.g. a list filtered on a
+ * free-text region): a copy missing one of its tags could not be purged when that tag is.
+ */
 export function cdnTagHeader(tags: Iterable<string>, maxBytes = MAX_CDN_TAG_BYTES): string | null {
-  // A tag holding a separator or a non-printable character could not be named in a purge call.
-  const usable = [...new Set(tags)].filter((t) => /^[\x21-\x7e]+$/.test(t) && !t.includes(',')).sort();
-  if (!usable.length) return null;
-  const header = usable.join(',');
+  const all = [...new Set(tags)].sort();
+  if (!all.length || all.some((t) => !/^[\x21-\x7e]+$/.test(t) || t.includes(','))) return null;
+  const header = all.join(',');
   return header.length <= maxBytes ? header : null;
 }
 

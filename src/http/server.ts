@@ -138,7 +138,7 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     let r = ready.get(hit);
     if (!r) {
       const body = Buffer.from(hit.body);
-      const cdn = hit.scope === 'PUBLIC' ? cdnHeaders(hit.cdnTags ?? null) : {};
+      const cdn = hit.scope === 'PUBLIC' && sendCdnTags ? cdnHeaders(hit.cdnTags ?? null) : {};
       ready.set(hit, (r = { body, headers: { 'content-type': hit.contentType, 'content-length': body.length, 'x-cache': 'HIT', ...cdn } }));
     }
     return r;
@@ -282,7 +282,10 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
         variables: operation.variables,
         format,
       });
-      requestMemo.set(method, format, method === 'GET' ? url.search : raw, { operation, hash });
+      // Not the variables: they are in the hash already, and a parsed object graph can be many times
+      // the size of its text (the memo's byte bound counts the text).
+      const { query, apqHash, operationName } = operation;
+      requestMemo.set(method, format, method === 'GET' ? url.search : raw, { operation: { query, apqHash, operationName }, hash });
     }
 
     const [limited, checked, lookup]: [RateLimitVerdict | null, Viewer | null | GraphQLError, Lookup] = await Promise.all([

@@ -109,6 +109,21 @@ test('two workers on one port: shared cache and invalidation, restart after a cr
   }
 }, 180_000);
 
+test('workers that keep dying at start: the primary gives up and exits 1 (a supervisor sees the failure)', async () => {
+  const child = spawn(tsx, ['src/main.ts'], {
+    cwd: root,
+    // Nothing listens on port 1: every worker fails at start.
+    env: childEnv({ WEB_CONCURRENCY: '2', PORT: '0', DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', REDIS_URL: testRedisUrl(), JWT_SECRET: SECRET }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    expect(code).toBe(1);
+  } finally {
+    child.kill('SIGKILL');
+  }
+}, 90_000);
+
 test('WEB_CONCURRENCY > 1 refuses to start without what workers must share', () => {
   const cases: [Record<string, string>, RegExp][] = [
     [{ WEB_CONCURRENCY: '2', REDIS_URL: 'redis://127.0.0.1:1' }, /WEB_CONCURRENCY=2 needs DATABASE_URL/],
