@@ -100,6 +100,8 @@ export function runPrimary({ workers, logger, onListening }: PrimaryOptions): vo
   for (let i = 0; i < workers; i++) fork();
 }
 
+let requestSeq = 0;
+
 /** In a worker: the metrics text of every worker, summed (gauges too), via the primary. */
 export function clusterScrape(timeoutMs = 5_000): Promise<string> {
   const id = ++requestSeq;
@@ -119,4 +121,3 @@ export function clusterScrape(timeoutMs = 5_000): Promise<string> {
     process.send!({ type: METRICS_REQUEST, id });
   });
 }
-let requestSeq = 0;

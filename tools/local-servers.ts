@@ -1,7 +1,7 @@
 // Finding and probing the local PostgreSQL and Redis binaries and servers that the test harness
 // (test/setup/global-setup.ts), the fault tests and the benchmark (bench/lib/services.ts) start
 // for themselves: one copy, used by all three, and no dependency of theirs on each other.
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -100,8 +100,71 @@ export function logTail(file: string, lines = 20): string {
   }
 }
 
+export function isAlive(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
 /** Resolves once `child` has exited (immediately when it already has). */
 export function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  if (!isAlive(child)) return Promise.resolve();
   return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export interface SpawnLoggedOptions {
+  /** stdout/stderr go here (a file, not a pipe, so the server never blocks on a dead reader). */
+  logFile: string;
+  cwd: string;
+  env?: NodeJS.ProcessEnv;
+  /** Run as `nobody` when we are root: initdb and postgres refuse to run as root. */
+  asNobody?: boolean;
+  /** Signal the kernel sends the server when the spawning process dies (kill -9 of jest or the bench included). */
+  deathSignal?: 'TERM' | 'INT' | 'KILL';
+}
+
+/** Command prefix that drops to `nobody` and/or arms a parent-death signal, using what exists. */
+export function wrapper(opts: Pick<SpawnLoggedOptions, 'asNobody' | 'deathSignal'>): string[] {
+  const setpriv = findOnPath('setpriv');
+  const dropRoot = Boolean(opts.asNobody && isRoot());
+  if (setpriv) {
+    const args = [setpriv];
+    if (dropRoot) args.push(`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups');
+    if (opts.deathSignal) args.push(`--pdeathsig=${opts.deathSignal}`);
+    return args.length > 1 ? [...args, '--'] : [];
+  }
+  if (!dropRoot) return [];
+  const runuser = findOnPath('runuser');
+  if (runuser) return [runuser, '-u', 'nobody', '--'];
+  throw new Error('Running as root: need `setpriv` or `runuser` (util-linux) to start PostgreSQL as nobody');
+}
+
+/** Spawns `command` behind `wrapper()`, its output appended to a log file. */
+export function spawnLogged(command: string, args: string[], opts: SpawnLoggedOptions): ChildProcess {
+  const fd = fs.openSync(opts.logFile, 'a');
+  try {
+    const [cmd, ...rest] = [...wrapper(opts), command, ...args];
+    const child = spawn(cmd!, rest, { cwd: opts.cwd, stdio: ['ignore', fd, fd], env: opts.env ?? process.env });
+    // Without a listener a failed spawn would throw asynchronously and crash the caller.
+    child.on('error', () => {});
+    return child;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Polls `probe` until it returns true; fails on deadline or when `child` exits first (naming the log's last lines). */
+export async function waitUntil(
+  what: string,
+  probe: () => Promise<boolean>,
+  opts: { timeoutMs: number; child?: ChildProcess; logFile?: string },
+): Promise<void> {
+  const deadline = Date.now() + opts.timeoutMs;
+  const fail = (why: string) => new Error(`${what} ${why}${opts.logFile ? `; last log lines:\n${logTail(opts.logFile)}` : ''}`);
+  for (;;) {
+    if (opts.child && !isAlive(opts.child)) throw fail(`exited (code ${opts.child.exitCode}, signal ${opts.child.signalCode})`);
+    if (await probe()) return;
+    if (Date.now() > deadline) throw fail(`not ready after ${opts.timeoutMs} ms`);
+    await delay(100);
+  }
 }

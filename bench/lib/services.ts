@@ -7,18 +7,17 @@
 // their directories; `killAllNow()` is the synchronous last resort for process 'exit'. Each
 // child also gets a parent-death signal (setpriv --pdeathsig), so a SIGKILLed benchmark does
 // not leave servers behind; its directories (named after its pid) are removed by the next run.
-import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { canConnect, databaseUrl, findOnPath, findPostgresBinDir, freePort, isRoot, logTail, NOBODY, redisPing } from '../../tools/local-servers.js';
+import { canConnect, databaseUrl, delay, exited, findOnPath, findPostgresBinDir, freePort, isAlive, isRoot, logTail, NOBODY, redisPing, spawnLogged, waitUntil, wrapper } from '../../tools/local-servers.js';
 
-export { databaseUrl, freePort, logTail };
+export { databaseUrl, delay, exited, freePort, isAlive, logTail, spawnLogged, waitUntil, wrapper };
 
 const DIR_PREFIX = 'lifeline-bench-';
 
 export const HOST = '127.0.0.1';
-export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------- registry and cleanup
 
@@ -31,15 +30,6 @@ interface Tracked {
 
 const tracked = new Set<Tracked>();
 const dirs = new Set<string>();
-
-export function isAlive(child: ChildProcess): boolean {
-  return child.exitCode === null && child.signalCode === null;
-}
-
-export function exited(child: ChildProcess): Promise<void> {
-  if (!isAlive(child)) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
 
 export function track(child: ChildProcess, name: string, stopSignal: NodeJS.Signals = 'SIGTERM'): void {
   const entry = { child, name, stopSignal };
@@ -129,58 +119,6 @@ export function installCleanupHandlers(onSignal?: () => void): void {
       force.unref();
       void stopAll().finally(() => process.exit(130));
     });
-  }
-}
-
-// ---------------------------------------------------------------- binaries and ports
-
-
-/** setpriv prefix: drop to nobody (as root, for PostgreSQL) and/or arm a parent-death signal. */
-export function wrapper(opts: { asNobody?: boolean; deathSignal?: 'TERM' | 'INT' | 'KILL' }): string[] {
-  const setpriv = findOnPath('setpriv');
-  const dropRoot = Boolean(opts.asNobody && isRoot());
-  if (setpriv) {
-    const args = [setpriv];
-    if (dropRoot) args.push(`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups');
-    if (opts.deathSignal) args.push(`--pdeathsig=${opts.deathSignal}`);
-    return args.length > 1 ? [...args, '--'] : [];
-  }
-  if (!dropRoot) return [];
-  const runuser = findOnPath('runuser');
-  if (runuser) return [runuser, '-u', 'nobody', '--'];
-  throw new Error('Running as root: need `setpriv` or `runuser` (util-linux) to start PostgreSQL as nobody');
-}
-
-/** Spawns `command` behind `wrapper()`; output goes to a log file (never a pipe nobody reads). */
-export function spawnLogged(
-  command: string,
-  args: string[],
-  opts: { logFile: string; cwd: string; env?: NodeJS.ProcessEnv; asNobody?: boolean; deathSignal?: 'TERM' | 'INT' | 'KILL' },
-): ChildProcess {
-  const fd = fs.openSync(opts.logFile, 'a');
-  try {
-    const [cmd, ...rest] = [...wrapper(opts), command, ...args];
-    const spawnOptions: SpawnOptions = { cwd: opts.cwd, stdio: ['ignore', fd, fd], env: opts.env ?? process.env };
-    const child = spawn(cmd!, rest, spawnOptions);
-    child.on('error', () => {});
-    return child;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-export async function waitUntil(
-  what: string,
-  probe: () => Promise<boolean>,
-  opts: { timeoutMs: number; child?: ChildProcess; logFile?: string },
-): Promise<void> {
-  const deadline = Date.now() + opts.timeoutMs;
-  const fail = (why: string) => new Error(`${what} ${why}${opts.logFile ? `; last log lines:\n${logTail(opts.logFile)}` : ''}`);
-  for (;;) {
-    if (opts.child && !isAlive(opts.child)) throw fail(`exited (code ${opts.child.exitCode}, signal ${opts.child.signalCode})`);
-    if (await probe()) return;
-    if (Date.now() > deadline) throw fail(`not ready after ${opts.timeoutMs} ms`);
-    await delay(100);
   }
 }
 

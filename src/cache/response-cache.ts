@@ -74,13 +74,9 @@ export function createResponseCache(options: ResponseCacheOptions) {
   const inflight = new Map<string, Flight>();
 
   return {
-    /**
-     * One round trip: the fence, the epoch, the public entry and (signed in) the user's private
-     * entry. Takes the request, or its requestHash when the caller remembered it.
-     */
-    async lookup(request: ResponseRequest | string, userId: number | null): Promise<Lookup> {
+    /** One round trip: the fence, the epoch, the public entry and (signed in) the user's private entry. `hash` is the request's requestHash. */
+    async lookup(hash: string, userId: number | null): Promise<Lookup> {
       const scope = cache.newScope();
-      const hash = typeof request === 'string' ? request : requestHash(request);
       const key = publicResponseKey(hash);
       const privateKey = userId === null ? null : privateResponseKey(userId, hash);
       const hits = await cache.get<CachedResponse>(scope, privateKey ? [key, privateKey] : [key]);

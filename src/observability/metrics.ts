@@ -131,6 +131,18 @@ export function createMetrics(): Metrics {
     });
   };
 
+  /** A gauge showing a value read at scrape time from its source. */
+  const gaugeFrom = (name: string, help: string, read: () => number | undefined) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        const value = read();
+        if (value !== undefined) this.set(value);
+      },
+    });
+
   // ---- HTTP ------------------------------------------------------------------------------------
   const operationLabel = boundedLabel(/^[_A-Za-z][_0-9A-Za-z]{0,63}$/, 200);
   const errorCodeLabel = boundedLabel(/^[A-Z][A-Z0-9_]{0,47}$/, 50);
@@ -279,33 +291,9 @@ export function createMetrics(): Metrics {
   });
 
   // ---- live ------------------------------------------------------------------------------------
-  new Gauge({
-    name: 'lifeline_ws_connections',
-    help: 'Open WebSocket connections',
-    registers,
-    collect() {
-      const live = sources.live?.();
-      if (live) this.set(live.ws.connections);
-    },
-  });
-  new Gauge({
-    name: 'lifeline_subscriptions_open',
-    help: 'Operations open over WebSocket (subscriptions)',
-    registers,
-    collect() {
-      const live = sources.live?.();
-      if (live) this.set(live.ws.operations);
-    },
-  });
-  new Gauge({
-    name: 'lifeline_pubsub_listeners',
-    help: 'Local pub/sub listeners over all topics (one per open subscription stream)',
-    registers,
-    collect() {
-      const live = sources.live?.();
-      if (live) this.set(live.pubsub.listeners);
-    },
-  });
+  gaugeFrom('lifeline_ws_connections', 'Open WebSocket connections', () => sources.live?.().ws.connections);
+  gaugeFrom('lifeline_subscriptions_open', 'Operations open over WebSocket (subscriptions)', () => sources.live?.().ws.operations);
+  gaugeFrom('lifeline_pubsub_listeners', 'Local pub/sub listeners over all topics (one per open subscription stream)', () => sources.live?.().pubsub.listeners);
   counterFrom('lifeline_pubsub_published_total', 'Events this instance published', () => sources.live?.().pubsub.published);
   counterFrom('lifeline_pubsub_superseded_total', 'Events refused because a later version of their entity was already published', () => sources.live?.().pubsub.superseded);
   counterFrom(

@@ -1,7 +1,7 @@
 // Regressions for defects a review found in the cache core, each forced deterministically.
 import { createCache } from '../../src/cache/cache.js';
 import { createMemoryStore } from '../../src/cache/memory-store.js';
-import { createResponseCache, type CachedResponse } from '../../src/cache/response-cache.js';
+import { createResponseCache, requestHash, type CachedResponse } from '../../src/cache/response-cache.js';
 import type { CacheStore } from '../../src/cache/store.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { startInstance, type Instance } from '../helpers/app.js';
@@ -23,7 +23,7 @@ describe('cache core', () => {
     const cache = createCache({ store: createMemoryStore(), logger, l1MaxBytes: 0 });
     const rc = createResponseCache({ cache });
     const request = { documentHash: 'q', variables: {}, format: 'application/json' };
-    const holderLookup = await rc.lookup(request, null);
+    const holderLookup = await rc.lookup(requestHash(request), null);
     const holderRead = deferred();
     const finish = deferred();
     const holder = rc.coalesce(holderLookup, async (release) => {
@@ -34,7 +34,7 @@ describe('cache core', () => {
     });
     await holderRead.promise;
     await cache.invalidate(['Inventory:O_NEG']); // ... a write commits and is acknowledged ...
-    const followerLookup = await rc.lookup(request, null); // ... then a new reader arrives.
+    const followerLookup = await rc.lookup(requestHash(request), null); // ... then a new reader arrives.
     const follower = rc.coalesce(followerLookup, async () => {});
     finish.resolve();
     await holder;

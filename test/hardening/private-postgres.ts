@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { canConnect, isRoot, NOBODY } from '../../tools/local-servers.js';
-import { exited, findOnPath, findPostgresBinDir, freePort, spawnService, stopChild, waitUntil } from '../setup/global-setup.js';
+import { exited, findOnPath, findPostgresBinDir, freePort, spawnLogged, stopChild, waitUntil } from '../setup/global-setup.js';
 
 export interface PrivatePostgres {
   /** postgres:// URL of the `lifeline` database. */
@@ -41,7 +41,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   let child: ChildProcess | undefined;
   const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const launch = async () => {
-    child = spawnService(
+    child = spawnLogged(
       path.join(binDir, 'postgres'),
       // fsync off only matters if the machine crashes; synchronous_commit stays on, because kill()
       // is an immediate shutdown and asynchronously committed rows (the seed!) would be lost with it.

@@ -12,7 +12,7 @@ import {
   freePort,
   redisArgs,
   redisPing,
-  spawnService,
+  spawnLogged,
   stopChild,
   waitUntil,
 } from '../setup/global-setup.js';
@@ -100,7 +100,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
 
   const launch = async (fixedPort?: number) => {
     port = fixedPort ?? (await freePort());
-    const c = spawnService(binary, redisArgs(port, dir), { logFile, cwd: dir, deathSignal: 'KILL' });
+    const c = spawnLogged(binary, redisArgs(port, dir), { logFile, cwd: dir, deathSignal: 'KILL' });
     child = c;
     liveChildren.add(c);
     void exited(c).then(() => liveChildren.delete(c));

@@ -3,7 +3,7 @@
 // that every test file clones. Workers learn the URLs from TEST_PG_ADMIN_URL / TEST_REDIS_URL.
 //
 // The process utilities below are exported for test/helpers/redis.ts (private Redis servers).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import Module from 'node:module';
 import net from 'node:net';
@@ -11,76 +11,15 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 // No `.js` here: jest loads globalSetup without the moduleNameMapper that maps `./x.js` to `./x.ts`.
-import { canConnect, databaseUrl, exited, findOnPath, findPostgresBinDir, freePort, isExecutable, isRoot, logTail, NOBODY, redisPing } from '../../tools/local-servers';
+import { canConnect, databaseUrl, delay, exited, findOnPath, findPostgresBinDir, freePort, isExecutable, isRoot, logTail, NOBODY, redisPing, spawnLogged, waitUntil, wrapper } from '../../tools/local-servers';
 
 // test/helpers and the fault tests import these from here.
-export { databaseUrl, exited, findOnPath, findPostgresBinDir, freePort, isExecutable, logTail, redisPing };
+export { databaseUrl, delay, exited, findOnPath, findPostgresBinDir, freePort, isExecutable, logTail, redisPing, spawnLogged, waitUntil };
 
 export const TEMPLATE_DATABASE = 'lifeline_template';
 const STATE_DIR = path.join(os.tmpdir(), 'lifeline-test-state');
 
 // ---------------------------------------------------------------- process utilities
-
-
-export interface SpawnOptions {
-  /** stdout/stderr go here (a file, not a pipe, so the server never blocks on a dead reader). */
-  logFile: string;
-  cwd: string;
-  /** Run as `nobody`: initdb and postgres refuse to run as root. */
-  asNobody?: boolean;
-  /** Signal the kernel sends the server when the spawning process dies (kill -9 of jest included). */
-  deathSignal?: 'TERM' | 'INT' | 'KILL';
-}
-
-/** Command prefix that drops to `nobody` and/or arms a parent-death signal, using what exists. */
-function wrapper(opts: Pick<SpawnOptions, 'asNobody' | 'deathSignal'>): string[] {
-  const setpriv = findOnPath('setpriv');
-  const dropRoot = opts.asNobody && isRoot();
-  if (setpriv) {
-    const args = [setpriv];
-    if (dropRoot) args.push(`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups');
-    if (opts.deathSignal) args.push(`--pdeathsig=${opts.deathSignal}`);
-    return args.length > 1 ? [...args, '--'] : [];
-  }
-  if (!dropRoot) return [];
-  const runuser = findOnPath('runuser');
-  if (runuser) return [runuser, '-u', 'nobody', '--'];
-  throw new Error('Running as root: need `setpriv` or `runuser` (util-linux) to start PostgreSQL as nobody');
-}
-
-export function spawnService(command: string, args: string[], opts: SpawnOptions): ChildProcess {
-  const fd = fs.openSync(opts.logFile, 'a');
-  try {
-    const [cmd, ...rest] = [...wrapper(opts), command, ...args];
-    const child = spawn(cmd!, rest, { cwd: opts.cwd, stdio: ['ignore', fd, fd] });
-    // Without a listener a failed spawn would throw asynchronously and crash jest.
-    child.on('error', () => {});
-    return child;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-export const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Polls `probe` until it returns true; fails on deadline or when `child` exits first. */
-export async function waitUntil(
-  what: string,
-  probe: () => Promise<boolean>,
-  opts: { timeoutMs: number; child?: ChildProcess; logFile?: string },
-): Promise<void> {
-  const deadline = Date.now() + opts.timeoutMs;
-  const fail = (why: string) =>
-    new Error(`${what} ${why}${opts.logFile ? `; last log lines:\n${logTail(opts.logFile)}` : ''}`);
-  for (;;) {
-    if (opts.child && (opts.child.exitCode !== null || opts.child.signalCode !== null)) {
-      throw fail(`exited (code ${opts.child.exitCode}, signal ${opts.child.signalCode})`);
-    }
-    if (await probe()) return;
-    if (Date.now() > deadline) throw fail(`not ready after ${opts.timeoutMs} ms`);
-    await delay(100);
-  }
-}
 
 /** True when `promise` settles within `ms`; the timer is cleared so it never holds the process open. */
 export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
@@ -214,7 +153,7 @@ async function startPostgres(binDir: string, state: RunState): Promise<string> {
   // A free port can be taken between probe and bind; try a few.
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    const child = spawnService(
+    const child = spawnLogged(
       path.join(binDir, 'postgres'),
       [
         ...['-D', path.join(dir, 'data'), '-p', String(port), '-h', '127.0.0.1', '-k', dir],
@@ -244,7 +183,7 @@ async function startRedis(state: RunState): Promise<string> {
   const logFile = path.join(dir, 'redis.log');
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    const child = spawnService(findOnPath('redis-server')!, redisArgs(port, dir), {
+    const child = spawnLogged(findOnPath('redis-server')!, redisArgs(port, dir), {
       logFile,
       cwd: dir,
       deathSignal: 'TERM',
@@ -330,7 +269,7 @@ export async function startRedisCluster(masters = 3): Promise<TestCluster> {
   const taken = new Set<number>();
   const launch = async (port: number) => {
     const logFile = path.join(dir, `node-${port}.log`);
-    const child = spawnService(
+    const child = spawnLogged(
       findOnPath('redis-server')!,
       [
         ...redisArgs(port, dir),

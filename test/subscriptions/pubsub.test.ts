@@ -51,17 +51,23 @@ const item = (units: number) => ({
   hospital: { id: 1, name: 'H', region: 'North', city: 'C' },
 });
 
+/** The units of the inventoryChanged events `sub` receives; `all` resolves once `count` arrived. */
+function collectUnits(sub: PubSub, count: number): { got: number[]; all: Promise<void> } {
+  const got: number[] = [];
+  const all = new Promise<void>((resolve) =>
+    sub.listen('inventoryChanged', (e) => {
+      got.push(e.payload.item.units);
+      if (got.length === count) resolve();
+    }),
+  );
+  return { got, all };
+}
+
 test('Redis: events published while the subscriber connection is down arrive once, in order, after it reconnects', async () => {
   const f = redisEngines();
   try {
     const [pub, sub] = [await f.make(), await f.make()];
-    const got: number[] = [];
-    const all = new Promise<void>((resolve) =>
-      sub.listen('inventoryChanged', (e) => {
-        got.push(e.payload.item.units);
-        if (got.length === 30) resolve();
-      }),
-    );
+    const { got, all } = collectUnits(sub, 30);
     for (let i = 1; i <= 10; i++) await pub.publish('inventoryChanged', item(i));
     // Drop the subscriber's connection (it reconnects by itself) and publish meanwhile.
     const subscribeClient = f.clients[3]!;
@@ -81,13 +87,7 @@ test('Redis: events a subscriber missed without any disconnection being reported
   const f = redisEngines();
   try {
     const [pub, sub] = [await f.make(), await f.make()];
-    const got: number[] = [];
-    const all = new Promise<void>((resolve) =>
-      sub.listen('inventoryChanged', (e) => {
-        got.push(e.payload.item.units);
-        if (got.length === 20) resolve();
-      }),
-    );
+    const { got, all } = collectUnits(sub, 20);
     for (let i = 1; i <= 5; i++) await pub.publish('inventoryChanged', item(i));
     // The connection stays up and says nothing: its subscription simply misses 6-10.
     const subscribeClient = f.clients[3]!;
