@@ -1,7 +1,7 @@
 // Finding and probing the local PostgreSQL and Redis binaries and servers that the test harness
 // (test/setup/global-setup.ts), the fault tests and the benchmark (bench/lib/services.ts) start
 // for themselves: one copy, used by all three, and no dependency of theirs on each other.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -167,4 +167,23 @@ export async function waitUntil(
     if (Date.now() > deadline) throw fail(`not ready after ${opts.timeoutMs} ms`);
     await delay(100);
   }
+}
+
+/**
+ * A fresh PostgreSQL data directory in `dir` (`dir/data`, superuser `postgres`, trust auth), with
+ * `dir` and its log file owned by `nobody` when we are root. Returns the log file's path.
+ */
+export function initPostgresDir(binDir: string, dir: string): string {
+  if (isRoot()) fs.chownSync(dir, NOBODY, NOBODY); // initdb/postgres run as nobody and write here
+  const logFile = path.join(dir, 'postgres.log');
+  fs.writeFileSync(logFile, '');
+  if (isRoot()) fs.chownSync(logFile, NOBODY, NOBODY);
+  const [cmd, ...args] = [
+    ...wrapper({ asNobody: true }),
+    path.join(binDir, 'initdb'),
+    ...['-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync', '-D', path.join(dir, 'data')],
+  ];
+  const init = spawnSync(cmd!, args, { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+  if (init.status !== 0) throw new Error(`initdb failed (${init.error?.message ?? `exit ${init.status}`}):\n${init.stdout}\n${init.stderr}`);
+  return logFile;
 }

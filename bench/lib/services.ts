@@ -7,11 +7,11 @@
 // their directories; `killAllNow()` is the synchronous last resort for process 'exit'. Each
 // child also gets a parent-death signal (setpriv --pdeathsig), so a SIGKILLed benchmark does
 // not leave servers behind; its directories (named after its pid) are removed by the next run.
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { canConnect, databaseUrl, delay, exited, findOnPath, findPostgresBinDir, freePort, isAlive, isRoot, logTail, NOBODY, redisPing, spawnLogged, waitUntil, wrapper } from '../../tools/local-servers.js';
+import { canConnect, databaseUrl, delay, exited, findOnPath, findPostgresBinDir, freePort, initPostgresDir, isAlive, logTail, redisPing, spawnLogged, waitUntil, wrapper } from '../../tools/local-servers.js';
 
 export { databaseUrl, delay, exited, freePort, isAlive, logTail, spawnLogged, waitUntil, wrapper };
 
@@ -140,18 +140,7 @@ export async function startPostgres(extraSettings: string[] = []): Promise<Postg
     throw new Error('No PostgreSQL server binaries (initdb, postgres on PATH or in /usr/lib/postgresql/*/bin): apt-get install -y postgresql');
   }
   const dir = makeTempDir('pg');
-  if (isRoot()) fs.chownSync(dir, NOBODY, NOBODY);
-  const logFile = path.join(dir, 'postgres.log');
-  fs.writeFileSync(logFile, '');
-  if (isRoot()) fs.chownSync(logFile, NOBODY, NOBODY);
-
-  const [cmd, ...args] = [
-    ...wrapper({ asNobody: true }),
-    path.join(binDir, 'initdb'),
-    ...['-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync', '-D', path.join(dir, 'data')],
-  ];
-  const init = spawnSync(cmd!, args, { cwd: dir, encoding: 'utf8', timeout: 120_000 });
-  if (init.status !== 0) throw new Error(`initdb failed (${init.error?.message ?? `exit ${init.status}`}):\n${init.stdout}\n${init.stderr}`);
+  const logFile = initPostgresDir(binDir, dir);
 
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();

@@ -1,12 +1,12 @@
 // A PostgreSQL server of the test file's own, to stop, hang and restart without hurting the
 // run-wide one every other file shares. Runs as `nobody` when we are root (initdb refuses root).
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
-import { canConnect, isRoot, NOBODY } from '../../tools/local-servers.js';
-import { exited, findOnPath, findPostgresBinDir, freePort, spawnLogged, stopChild, waitUntil } from '../setup/global-setup.js';
+import { canConnect, initPostgresDir } from '../../tools/local-servers.js';
+import { exited, findPostgresBinDir, freePort, spawnLogged, stopChild, waitUntil } from '../setup/global-setup.js';
 
 export interface PrivatePostgres {
   /** postgres:// URL of the `lifeline` database. */
@@ -27,15 +27,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const binDir = findPostgresBinDir();
   if (!binDir) throw new Error('startPrivatePostgres needs initdb and postgres (apt-get install -y postgresql)');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lifeline-pg-private-'));
-  if (isRoot()) fs.chownSync(dir, NOBODY, NOBODY);
-  const logFile = path.join(dir, 'postgres.log');
-  fs.writeFileSync(logFile, '');
-  if (isRoot()) fs.chownSync(logFile, NOBODY, NOBODY);
-  const setpriv = findOnPath('setpriv');
-  const asNobody = isRoot() ? (setpriv ? [setpriv, `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--'] : [findOnPath('runuser')!, '-u', 'nobody', '--']) : [];
-  const [cmd, ...args] = [...asNobody, path.join(binDir, 'initdb'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync', '-D', path.join(dir, 'data')];
-  const init = spawnSync(cmd!, args, { cwd: dir, encoding: 'utf8', timeout: 120_000 });
-  if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
+  const logFile = initPostgresDir(binDir, dir);
 
   const port = await freePort();
   let child: ChildProcess | undefined;

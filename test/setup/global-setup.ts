@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 // No `.js` here: jest loads globalSetup without the moduleNameMapper that maps `./x.js` to `./x.ts`.
-import { canConnect, databaseUrl, delay, exited, findOnPath, findPostgresBinDir, freePort, isExecutable, isRoot, logTail, NOBODY, redisPing, spawnLogged, waitUntil, wrapper } from '../../tools/local-servers';
+import { canConnect, databaseUrl, delay, exited, findOnPath, findPostgresBinDir, freePort, initPostgresDir, isExecutable, logTail, redisPing, spawnLogged, waitUntil } from '../../tools/local-servers';
 
 // test/helpers and the fault tests import these from here.
 export { databaseUrl, delay, exited, findOnPath, findPostgresBinDir, freePort, isExecutable, logTail, redisPing, spawnLogged, waitUntil };
@@ -135,20 +135,7 @@ async function startPostgres(binDir: string, state: RunState): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lifeline-pg-'));
   state.dirs.push(dir);
   writeState(state);
-  if (isRoot()) fs.chownSync(dir, NOBODY, NOBODY); // initdb/postgres run as nobody and write here
-  const logFile = path.join(dir, 'postgres.log');
-  fs.writeFileSync(logFile, '');
-  if (isRoot()) fs.chownSync(logFile, NOBODY, NOBODY);
-
-  const [cmd, ...args] = [
-    ...wrapper({ asNobody: true }),
-    path.join(binDir, 'initdb'),
-    ...['-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync', '-D', path.join(dir, 'data')],
-  ];
-  const init = spawnSync(cmd!, args, { cwd: dir, encoding: 'utf8', timeout: 120_000 });
-  if (init.status !== 0) {
-    throw new Error(`initdb failed (${init.error?.message ?? `exit ${init.status}`}):\n${init.stdout}\n${init.stderr}`);
-  }
+  const logFile = initPostgresDir(binDir, dir);
 
   // A free port can be taken between probe and bind; try a few.
   for (let attempt = 1; ; attempt++) {
