@@ -24,7 +24,6 @@ import { DEMO_SEED, isDatabaseEmpty, seedDatabase } from './db/seed.js';
 import { typeMaxAges } from './graphql/cache-hints.js';
 import { cachePlugin } from './graphql/cache-plugin.js';
 import { createContext, type AppServices, type GraphQLContext } from './graphql/context.js';
-import { cacheTaggers, purgeTags } from './graphql/cache-taggers.js';
 import { formatError } from './graphql/format-error.js';
 import { buildSchema } from './graphql/schema.js';
 import { MAX_TOKENS, operationCostPlugin, operationLimitsRule } from './graphql/operation-limits.js';
@@ -32,6 +31,8 @@ import { createHttpHandler } from './http/server.js';
 import { createStaticSite, defaultDashboardDir } from './http/static.js';
 import { attachWebSocket, type WebSocketLimits, type WebSocketStats } from './http/ws.js';
 import { createDashboardFeed } from './modules/dashboard/subscriptions.js';
+import { cacheDeclarations } from './modules/index.js';
+import { badInput } from './graphql/errors.js';
 import { createPubSub } from './pubsub/index.js';
 import type { LiveServices } from './pubsub/live.js';
 import type { PubSubStats } from './pubsub/pubsub.js';
@@ -182,13 +183,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       publishStep, // live subscriptions: after invalidation (see above)
     ]),
     purgeCache: async (type, id) => {
+      // What may be purged is what is declared (modules/*/cache.ts); unknown types are refused even with the cache off.
+      const purge = type === '*' ? null : cacheDeclarations.purgeTags(type, id);
+      if (purge && 'error' in purge) throw badInput(purge.error, purge.field);
       if (!cache) return 0;
       if (type === '*') {
         // Everything: a new epoch orphans every entry (they expire by TTL); their number is unknown.
         await cache.bumpEpoch();
         return 0;
       }
-      return cache.invalidate(purgeTags(type, id));
+      return cache.invalidate(purge!.tags);
     },
     now: options.now ?? (() => new Date()),
   };
@@ -218,7 +222,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     formatError: formatError({ maskInternal: config.nodeEnv !== 'development', logger }),
     plugins: [
       ApolloServerPluginCacheControl({ defaultMaxAge: 0, calculateHttpHeaders: true }),
-      cachePlugin(cacheTaggers),
+      cachePlugin(cacheDeclarations.taggers),
       operationCostPlugin(), // issue 5: the cost limit, once the variables are known
       ...(credentialLimiter ? [credentialLimiter.plugin] : []),
       isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),

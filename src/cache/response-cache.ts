@@ -61,9 +61,12 @@ export function stableStringify(value: unknown): string {
     .join(',')}}`;
 }
 
-/** Names one cached response: same document, operation, variables (in any key order) and format, same entry. */
+/**
+ * Names one cached response: same document, operation, variables (in any key order) and format, same entry.
+ * The operation name is JSON (null when absent): "" is a name Apollo refuses, not the absence of one.
+ */
 export const requestHash = (r: ResponseRequest) =>
-  sha256(`${r.documentHash}\u0000${r.operationName ?? ''}\u0000${stableStringify(r.variables ?? {})}\u0000${r.format}`);
+  sha256(`${r.documentHash}\u0000${JSON.stringify(r.operationName ?? null)}\u0000${stableStringify(r.variables ?? {})}\u0000${r.format}`);
 
 export function createResponseCache(options: ResponseCacheOptions) {
   const { cache } = options;

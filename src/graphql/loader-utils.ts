@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
-import { entityTag, listKey } from '../modules/cache-keys.js';
-import { readThroughMany, type RequestCache } from './request-cache.js';
+import { encodeValue, type EntityDecl, type ListDecl, type Params } from '../cache/declare.js';
+import { noteEntityRead, readCounts, readLists, readThroughMany, type RequestCache } from './request-cache.js';
 
 /**
  * A by-id loader keeping DataLoader's contract: one value per key, in key order,
@@ -8,23 +8,28 @@ import { readThroughMany, type RequestCache } from './request-cache.js';
  * cannot exist (0) never reach the database.
  */
 export function byIdLoader<T extends { id: number }>(
-  type: string,
+  entity: EntityDecl<T>,
   fetch: (ids: number[]) => Promise<T[]>,
   rc: RequestCache | null,
 ): DataLoader<number, T | null> {
   return new DataLoader<number, T | null>(async (ids) => {
+    noteEntityRead(
+      rc,
+      ids.map((id) => entity.key(id)),
+    );
     const wanted = [...new Set(ids.filter((k) => k > 0))];
+    const idOf = new Map(wanted.map((id) => [entity.key(id), id]));
     const found = await readThroughMany<T>(
       rc,
-      type,
-      wanted.map((id) => entityTag(type, id)),
+      entity.type,
+      [...idOf.keys()],
       async (missing) => {
-        const rows = missing.length ? await fetch(missing.map((k) => Number(k.slice(type.length + 1)))) : [];
-        return new Map(rows.map((row) => [entityTag(type, row.id), row]));
+        const rows = missing.length ? await fetch(missing.map((k) => idOf.get(k)!)) : [];
+        return new Map(rows.map((row) => [entity.tag(row), row]));
       },
-      (key) => [key, type],
+      (_key, row) => entity.readTags(row),
     );
-    return ids.map((id) => found.get(entityTag(type, id)) ?? null);
+    return ids.map((id) => found.get(entity.key(id)) ?? null);
   });
 }
 
@@ -40,92 +45,63 @@ export function groupByKey<K, T>(keys: readonly K[], rows: T[], keyOf: (row: T) 
   return keys.map((k) => groups.get(k) ?? []);
 }
 
-export interface PageKey {
-  parentId: number;
-  /** Rows wanted; the loader fetches one more to learn whether a next page exists. */
-  limit: number;
-  /** Exclusive cursor position (an id), or null for the first page. */
-  afterId: number | null;
-}
-
-export interface ChildList {
-  /** The GraphQL type of the children (its TTL applies). */
-  type: string;
-  /** Names the cached list of one parent, e.g. "Donation:donor". */
-  name: string;
-  /** The list tag a change to this parent's children invalidates. */
-  listTag(parentId: number): string;
-  /** Entity tags of one child. */
-  tagsOf(row: unknown): string[];
-}
-
 /**
- * Pages of children for many parents. Each parent's page is cached under its own key;
- * the parents that miss, sharing (limit, afterId) as every parent under one field of
- * one query does, are fetched in ONE statement.
+ * Reads of one declared list for many parameter values (one per load), cached per value under
+ * the list's key. Loads whose values share everything but `parent` (as every parent under one
+ * field of one query does) reach `fetchGroup` together: ONE statement for many parents.
  */
-export function pageLoader<T>(
-  list: ChildList,
-  fetchGroup: (parentIds: number[], limit: number, afterId: number | null) => Promise<T[]>,
-  parentOf: (row: T) => number,
+export function listLoader<R, E, K extends Params>(
+  list: ListDecl<R, E>,
+  parent: keyof K & string,
+  fetchGroup: (parentIds: number[], rest: K) => Promise<E[]>,
+  parentOf: (row: E) => number,
   rc: RequestCache | null,
-): DataLoader<PageKey, T[], string> {
-  const keyOf = (k: PageKey) => listKey(list.name, { parent: k.parentId, limit: k.limit, after: k.afterId });
-  return new DataLoader<PageKey, T[], string>(
-    async (keys) => {
-      const byKey = new Map(keys.map((k) => [keyOf(k), k]));
-      const pages = await readThroughMany<T[]>(
-        rc,
-        list.type,
-        [...byKey.keys()],
-        async (missing) => {
-          const groups = new Map<string, PageKey[]>();
-          for (const m of missing) {
-            const k = byKey.get(m)!;
-            const g = `${k.limit}:${k.afterId}`;
-            groups.set(g, [...(groups.get(g) ?? []), k]);
-          }
-          const out = new Map<string, T[]>();
-          await Promise.all(
-            [...groups.values()].map(async (group) => {
-              const { limit, afterId } = group[0]!;
-              const parentIds = [...new Set(group.map((k) => k.parentId))];
-              const rows = await fetchGroup(parentIds, limit, afterId);
-              const byParent = groupByKey(parentIds, rows, parentOf);
-              for (const k of group) out.set(keyOf(k), byParent[parentIds.indexOf(k.parentId)]!);
-            }),
-          );
-          return out;
-        },
-        (key, rows) => [list.listTag(byKey.get(key)!.parentId), ...rows.flatMap((r) => list.tagsOf(r))],
-      );
-      return keys.map((k) => pages.get(keyOf(k)) ?? []);
-    },
-    { cacheKeyFn: keyOf },
+): DataLoader<K, E[], string> {
+  const groupOf = (k: K) =>
+    Object.keys(k)
+      .filter((p) => p !== parent)
+      .sort()
+      .map((p) => `${p}=${encodeValue(k[p])}`)
+      .join('&');
+  return new DataLoader<K, E[], string>(
+    (keys) =>
+      readLists(rc, list, [...keys], async (missing) => {
+        const groups = new Map<string, K[]>();
+        for (const m of missing as K[]) {
+          const g = groupOf(m);
+          groups.set(g, [...(groups.get(g) ?? []), m]);
+        }
+        const out = new Map<K, E[]>();
+        await Promise.all(
+          [...groups.values()].map(async (group) => {
+            const parentIds = [...new Set(group.map((k) => k[parent] as number))];
+            const byParent = groupByKey(parentIds, await fetchGroup(parentIds, group[0]!), parentOf);
+            for (const k of group) out.set(k, byParent[parentIds.indexOf(k[parent] as number)]!);
+          }),
+        );
+        return (missing as K[]).map((m) => out.get(m)!);
+      }),
+    { cacheKeyFn: (k) => list.key(k) },
   );
 }
 
-/** Counts per parent in one statement (cached under the parent's list tag); 0 for parents without rows. */
-export function countLoader(
-  list: ChildList,
+/** Counts per parent of a declared list in one statement; 0 for parents without rows. */
+export function countLoader<R, E>(
+  list: ListDecl<R, E>,
+  parent: string,
   fetch: (parentIds: number[]) => Promise<{ parentId: number; count: number }[]>,
   rc: RequestCache | null,
 ): DataLoader<number, number> {
-  const keyOf = (id: number) => listKey(`${list.name}:count`, { parent: id });
-  return new DataLoader<number, number>(async (ids) => {
-    const unique = [...new Set(ids)];
-    const counts = await readThroughMany<number>(
+  return new DataLoader<number, number>((ids) =>
+    readCounts(
       rc,
-      list.type,
-      unique.map(keyOf),
+      list as ListDecl<unknown, unknown>,
+      ids.map((id) => ({ [parent]: id })),
       async (missing) => {
-        const parentIds = unique.filter((id) => missing.includes(keyOf(id)));
-        const rows = await fetch(parentIds);
-        const byId = new Map(rows.map((c) => [c.parentId, Number(c.count)]));
-        return new Map(parentIds.map((id) => [keyOf(id), byId.get(id) ?? 0]));
+        const parentIds = missing.map((m) => m[parent] as number);
+        const byId = new Map((await fetch(parentIds)).map((c) => [c.parentId, Number(c.count)]));
+        return parentIds.map((id) => byId.get(id) ?? 0);
       },
-      (key) => [list.listTag(unique.find((id) => keyOf(id) === key)!)],
-    );
-    return ids.map((id) => counts.get(keyOf(id)) ?? 0);
-  });
+    ),
+  );
 }

@@ -1,20 +1,19 @@
 import type { Executor } from '../db/client.js';
-import { createBloodRequestLoaders } from '../modules/blood-request/loaders.js';
-import { createCampaignLoaders } from '../modules/campaign/loaders.js';
-import { createDonationLoaders } from '../modules/donation/loaders.js';
-import { createDonorLoaders } from '../modules/donor/loaders.js';
-import { createHospitalLoaders } from '../modules/hospital/loaders.js';
+import { modules } from '../modules/index.js';
 import type { RequestCache } from './request-cache.js';
 
-/** Fresh per operation: DataLoader memoises for the life of one request only. */
-export function createLoaders(db: Executor, rc: RequestCache | null) {
-  return {
-    ...createDonorLoaders(db, rc),
-    ...createHospitalLoaders(db, rc),
-    ...createBloodRequestLoaders(db, rc),
-    ...createCampaignLoaders(db, rc),
-    ...createDonationLoaders(db, rc),
-  };
-}
+type ModuleLoaders = (typeof modules)[number] extends infer M ? (M extends { loaders?: (...a: never[]) => infer L } ? L : never) : never;
+type Intersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
+export type Loaders = Intersection<ModuleLoaders>;
 
-export type Loaders = ReturnType<typeof createLoaders>;
+/** Fresh per operation: DataLoader memoises for the life of one request only. Every module's loaders, by name. */
+export function createLoaders(db: Executor, rc: RequestCache | null): Loaders {
+  const loaders: Record<string, unknown> = {};
+  for (const m of modules) {
+    for (const [name, loader] of Object.entries(m.loaders?.(db, rc) ?? {})) {
+      if (name in loaders) throw new Error(`two modules define the loader ${name}`);
+      loaders[name] = loader;
+    }
+  }
+  return loaders as Loaders;
+}

@@ -1,6 +1,9 @@
 // The cache as one operation sees it: the core, this operation's scope (fence,
 // epoch, collected tags) and per-type TTLs from the schema's @cacheControl hints.
+// Reads name what they read by a declaration (cache/declare.ts): keys and tags come from it,
+// and every read adds the tags of what it read to the operation's response.
 import type { Cache, CacheScope } from '../cache/cache.js';
+import type { AggregateDecl, ListDecl, Params } from '../cache/declare.js';
 
 export type CacheMode = 'off' | 'entity' | 'full';
 
@@ -13,14 +16,14 @@ export interface RequestCache {
   ttlMs(type: string): number;
 }
 
-/** Adds tags to what this operation's response is known to contain. */
-export function tagResponse(rc: RequestCache | null, ...tags: string[]): void {
-  if (rc) for (const t of tags) rc.scope.tags.add(t);
-}
+/** Thrown when a batch fetch answers a key it was not asked for: caching it would put one answer under another's key. */
+export class ForeignKeyError extends Error {}
 
 /**
  * Read-through for many keys of one GraphQL type in one round trip: hits from the
- * cache, the rest from `fetch` in one batch, written back fenced.
+ * cache, the rest from `fetch` in one batch, written back fenced. `fetch` must answer
+ * only keys it was asked for (and, when `complete`, every one of them); otherwise this throws
+ * rather than store or return an answer under a key it does not belong to.
  */
 export async function readThroughMany<T>(
   rc: RequestCache | null,
@@ -28,26 +31,99 @@ export async function readThroughMany<T>(
   keys: string[],
   fetch: (missing: string[]) => Promise<Map<string, T>>,
   tagsOf: (key: string, value: T) => string[],
+  complete = false,
 ): Promise<Map<string, T>> {
-  if (!rc?.entities || !keys.length) return fetch(keys);
+  const checked = async (missing: string[]) => {
+    const found = await fetch(missing);
+    const asked = new Set(missing);
+    for (const key of found.keys()) if (!asked.has(key)) throw new ForeignKeyError(`a ${type} fetch answered ${JSON.stringify(key)}, which it was not asked for`);
+    if (complete) for (const key of missing) if (!found.has(key)) throw new ForeignKeyError(`a ${type} fetch did not answer ${JSON.stringify(key)}`);
+    return found;
+  };
+  if (!rc?.entities || !keys.length) return checked(keys);
   const ttlMs = rc.ttlMs(type);
   // The type's own tag too, so purgeCache(type) reaches lists and pages, not only entities.
-  return rc.core.readThrough(rc.scope, keys, fetch, (key, value) => ({ tags: [...tagsOf(key, value), type], ttlMs }));
+  return rc.core.readThrough(rc.scope, keys, checked, (key, value) => ({ tags: [...tagsOf(key, value), type], ttlMs }));
 }
 
-export async function readThroughOne<T>(
+/** Adds tags to what this operation's response is known to contain (only reads here call it). */
+function noteRead(rc: RequestCache | null, tags: Iterable<string>): void {
+  if (rc) for (const t of tags) rc.scope.tags.add(t);
+}
+
+/**
+ * Reads of a declared list, many at once (one per `values`): each is cached under the list's key
+ * for its values, tagged with the list's tag and its elements' tags, and tags the response.
+ * `fetch` gets the values that missed and answers one page per value, in order.
+ */
+export async function readLists<R, E>(
   rc: RequestCache | null,
-  type: string,
-  key: string,
-  fetch: () => Promise<T>,
-  tagsOf: (value: T) => string[],
-): Promise<T> {
-  const result = await readThroughMany(
+  list: ListDecl<R, E>,
+  values: Params[],
+  fetch: (missing: Params[]) => Promise<E[][]>,
+): Promise<E[][]> {
+  const byKey = new Map(values.map((v) => [list.key(v), v]));
+  noteRead(rc, values.map((v) => list.tag(v)));
+  const found = await readThroughMany<E[]>(
     rc,
-    type,
-    [key],
-    async () => new Map([[key, await fetch()]]),
-    (_k, v) => tagsOf(v),
+    list.type,
+    [...byKey.keys()],
+    async (missing) => {
+      const wanted = missing.map((k) => byKey.get(k)!);
+      const pages = await fetch(wanted);
+      if (pages.length !== wanted.length) throw new ForeignKeyError(`${list.name}: asked for ${wanted.length} pages, got ${pages.length}`);
+      return new Map(wanted.map((v, i) => [list.key(v), pages[i]!]));
+    },
+    (key, rows) => [list.tag(byKey.get(key)!), ...rows.flatMap((r) => list.elementTags(r))],
+    true,
   );
-  return result.get(key)!;
+  return values.map((v) => found.get(list.key(v))!);
+}
+
+/** One read of a declared list. */
+export async function readList<R, E>(rc: RequestCache | null, list: ListDecl<R, E>, values: Params, fetch: () => Promise<E[]>): Promise<E[]> {
+  const [rows] = await readLists(rc, list, [values], async () => [await fetch()]);
+  return rows!;
+}
+
+/** Counts of a declared list for many filter values, cached under its count key and tagged with its tag. */
+export async function readCounts(
+  rc: RequestCache | null,
+  list: ListDecl<unknown, unknown>,
+  values: Params[],
+  fetch: (missing: Params[]) => Promise<number[]>,
+): Promise<number[]> {
+  const byKey = new Map(values.map((v) => [list.countKey(v), v]));
+  noteRead(rc, values.map((v) => list.tag(v)));
+  const found = await readThroughMany<number>(
+    rc,
+    list.type,
+    [...byKey.keys()],
+    async (missing) => {
+      const wanted = missing.map((k) => byKey.get(k)!);
+      const counts = await fetch(wanted);
+      if (counts.length !== wanted.length) throw new ForeignKeyError(`${list.name}: asked for ${wanted.length} counts, got ${counts.length}`);
+      return new Map(wanted.map((v, i) => [list.countKey(v), counts[i]!]));
+    },
+    (key) => [list.tag(byKey.get(key)!)],
+    true,
+  );
+  return values.map((v) => found.get(list.countKey(v))!);
+}
+
+export async function readCount(rc: RequestCache | null, list: ListDecl<unknown, unknown>, values: Params, fetch: () => Promise<number>): Promise<number> {
+  const [n] = await readCounts(rc, list, [values], async () => [await fetch()]);
+  return n!;
+}
+
+/** A declared aggregate through the cache. */
+export async function readAggregate<T>(rc: RequestCache | null, aggregate: AggregateDecl, fetch: () => Promise<T>): Promise<T> {
+  noteRead(rc, [aggregate.tag]);
+  const found = await readThroughMany<T>(rc, aggregate.type, [aggregate.key], async () => new Map([[aggregate.key, await fetch()]]), () => [aggregate.tag], true);
+  return found.get(aggregate.key)!;
+}
+
+/** Entity reads tag the response with every id asked, found or not: a later create must drop a cached null. */
+export function noteEntityRead(rc: RequestCache | null, tags: Iterable<string>): void {
+  noteRead(rc, tags);
 }

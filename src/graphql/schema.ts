@@ -3,19 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLSchema } from 'graphql';
-import { adminResolvers } from '../modules/admin/resolvers.js';
-import { authResolvers } from '../modules/auth/resolvers.js';
-import { bloodRequestResolvers } from '../modules/blood-request/resolvers.js';
-import { campaignResolvers } from '../modules/campaign/resolvers.js';
-import { dashboardResolvers } from '../modules/dashboard/resolvers.js';
-import { donationResolvers } from '../modules/donation/resolvers.js';
-import { donorResolvers } from '../modules/donor/resolvers.js';
-import { hospitalResolvers } from '../modules/hospital/resolvers.js';
-import { inventoryResolvers } from '../modules/inventory/resolvers.js';
-import { bloodRequestSubscriptions } from '../modules/blood-request/subscriptions.js';
-import { dashboardSubscriptions } from '../modules/dashboard/subscriptions.js';
-import { donationSubscriptions } from '../modules/donation/subscriptions.js';
-import { inventorySubscriptions } from '../modules/inventory/subscriptions.js';
+import { modules } from '../modules/index.js';
 import { connectionResolvers } from './connection.js';
 import type { Resolvers } from './generated/resolvers-types.js';
 import { DateTime } from './scalars.js';
@@ -39,20 +27,7 @@ const sharedResolvers: Resolvers = {
 
 export const resolvers: Resolvers[] = [
   sharedResolvers,
-  donorResolvers,
-  hospitalResolvers,
-  inventoryResolvers,
-  bloodRequestResolvers,
-  campaignResolvers,
-  donationResolvers,
-  dashboardResolvers,
-  authResolvers,
-  adminResolvers,
-  // Subscription fields (served over WebSocket; see http/ws.ts and pubsub/live.ts).
-  inventorySubscriptions,
-  bloodRequestSubscriptions,
-  donationSubscriptions,
-  dashboardSubscriptions,
+  ...modules.flatMap((m) => [m.resolvers, m.subscriptions].filter((r): r is Resolvers => r !== undefined)),
 ];
 
 export function buildSchema(extraResolvers: Resolvers[] = []): GraphQLSchema {

@@ -5,6 +5,7 @@
 //
 // Every label is bounded: operation names, cache types and error codes are validated and
 // capped (past the cap they become "(other)"), so a client cannot grow the series count.
+import { keyLabel } from '../cache/declare.js';
 import cluster from 'node:cluster';
 import type { EventEmitter } from 'node:events';
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -78,16 +79,11 @@ export function boundedLabel(pattern: RegExp, cap: number): (value: string) => s
 }
 
 /**
- * What a cache key is, for the `type` label. Keys are opaque to the cache core, but they
- * follow cache-keys.ts: entities are `Type:id`, lists `name?args`, whole responses `resp:…`.
+ * What a cache key is, for the `type` label: the declared type or list it belongs to (entities
+ * `Type:id`, lists `name?…`, counts `name.count?…`, aggregates `Type`), or `response`. Keys are
+ * opaque to the cache core; their spelling is cache/declare.ts's, which parses them back.
  */
-export function cacheKeyType(key: string): string {
-  if (key.startsWith('resp:')) return 'response';
-  const query = key.indexOf('?');
-  if (query >= 0) return key.slice(0, query); // a list: its name (donors, donors:count, Inventory:hospital, ...)
-  const colon = key.indexOf(':');
-  return colon >= 0 ? key.slice(0, colon) : key; // an entity's type (Donor), or an aggregate (DashboardStats)
-}
+export const cacheKeyType = keyLabel;
 
 // Process metrics (CPU, memory, GC, event loop) describe the process, not an app instance, and
 // collecting them starts an event-loop-delay timer and a GC observer that are never stopped: so

@@ -5,7 +5,7 @@ import type { Resolvers } from '../../graphql/generated/resolvers-types.js';
 import { requireViewer } from '../../graphql/guards.js';
 import { email, password, phone, text } from '../../graphql/validate.js';
 import { userByEmail, userById } from './repository.js';
-import { newDonorTags } from '../cache-keys.js';
+import { donorCache } from '../donor/cache.js';
 import { registerDonor } from './writes.js';
 
 const session = (u: { id: number; role: 'DONOR' | 'STAFF' | 'ADMIN'; donorId: number | null }) => ({
@@ -37,7 +37,7 @@ export const authResolvers: Resolvers = {
       };
       const created = await registerDonor(services.database.db, values);
       if (!created) throw badInput('An account with this email already exists.', 'input.email');
-      await services.afterCommit({ tags: newDonorTags(created.donor), events: [{ topic: 'dashboardStatsUpdated' }] });
+      await services.afterCommit({ tags: donorCache.tagsOf(created.donor), events: [{ topic: 'dashboardStatsUpdated' }] });
       const tokens = await services.auth.issueSession(session(created.user));
       await signInAs(ctx, tokens.accessToken);
       return { ...tokens, donorId: created.donor.id };

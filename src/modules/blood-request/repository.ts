@@ -34,3 +34,16 @@ export async function bloodRequestCount(db: Executor, f: BloodRequestFilter): Pr
   const [row] = await joined.where(where(f));
   return Number(row?.n ?? 0);
 }
+
+/** Requests of many hospitals, newest first, optionally of one status. */
+export function requestsByHospitals(
+  db: Executor,
+  hospitalIds: number[],
+  status: RequestStatus | null,
+): Promise<BloodRequestRow[]> {
+  return db
+    .select()
+    .from(bloodRequests)
+    .where(and(inArray(bloodRequests.hospitalId, hospitalIds), status ? eq(bloodRequests.status, status) : undefined))
+    .orderBy(desc(bloodRequests.id));
+}

@@ -5,8 +5,8 @@ import { parseId } from '../../graphql/ids.js';
 import { refusal } from '../../graphql/outcome.js';
 import { intRange } from '../../graphql/validate.js';
 import { bloodRequestCount, bloodRequestPage } from './repository.js';
-import { readThroughOne, tagResponse } from '../../graphql/request-cache.js';
-import { bloodRequestListTag, entityTag, listKey } from '../cache-keys.js';
+import { readCount, readList } from '../../graphql/request-cache.js';
+import { bloodRequestsList } from './cache.js';
 import { cancelBloodRequest, createBloodRequest, fulfillBloodRequest } from './writes.js';
 
 export const MAX_UNITS_PER_REQUEST = 1000;
@@ -18,17 +18,10 @@ export const bloodRequestResolvers: Resolvers = {
       const afterId = decodeCursor('BloodRequest', after);
       const filter = { status, urgency, region };
       const db = services.database.db;
-      const listTag = bloodRequestListTag(filter);
-      tagResponse(cache, listTag);
       const fetched =
-        limit === 0
-          ? []
-          : await readThroughOne(cache, 'BloodRequest', listKey('bloodRequests', { ...filter, limit, after: afterId }), () => bloodRequestPage(db, filter, limit + 1, afterId), (rows) => [
-              listTag,
-              ...rows.map((r) => entityTag('BloodRequest', r.id)),
-            ]);
+        limit === 0 ? [] : await readList(cache, bloodRequestsList, { ...filter, limit, after: afterId }, () => bloodRequestPage(db, filter, limit + 1, afterId));
       for (const r of fetched) loaders.bloodRequest.prime(r.id, r);
-      const totalCount = () => readThroughOne(cache, 'BloodRequest', listKey('bloodRequests:count', filter), () => bloodRequestCount(db, filter), () => [listTag]);
+      const totalCount = () => readCount(cache, bloodRequestsList, filter, () => bloodRequestCount(db, filter));
       return toConnection(fetched, limit, (r) => encodeCursor('BloodRequest', r.id), totalCount, afterId !== null);
     },
   },
@@ -63,6 +56,9 @@ export const bloodRequestResolvers: Resolvers = {
       await services.afterCommit(outcome.effects);
       return outcome.value;
     },
+  },
+  Hospital: {
+    requests: (h, { status }, { loaders }) => loaders.requestsByHospital.load({ hospital: h.id, status: status ?? null }),
   },
   BloodRequest: {
     hospital: async (r, _a, { loaders }) => (await loaders.hospital.load(r.hospitalId))!,

@@ -3,7 +3,8 @@ import { commitOrder, type DomainEvent, type WriteEffects } from '../../after-co
 import type { Db, Executor } from '../../db/client.js';
 import { bloodRequests, hospitals, type BloodGroup, type BloodRequestRow, type HospitalRow, type InventoryRow, type Urgency } from '../../db/schema.js';
 import { changeStock } from '../inventory/writes.js';
-import { bloodRequestTags, inventoryTags } from '../cache-keys.js';
+import { inventoryItemCache } from '../inventory/cache.js';
+import { bloodRequestCache } from './cache.js';
 
 export type WriteOutcome<T> = { ok: true; value: T; effects: WriteEffects } | { ok: false; reason: string; message: string };
 
@@ -27,7 +28,7 @@ export async function createBloodRequest(
     const [hospital] = await tx.select().from(hospitals).where(eq(hospitals.id, input.hospitalId));
     if (!hospital) return { ok: false, reason: 'not-found', message: `Hospital ${input.hospitalId} does not exist.` };
     const [row] = await tx.insert(bloodRequests).values(input).returning();
-    return { ok: true, value: row!, effects: { tags: bloodRequestTags(row!, hospital.region), events: await requestEvents(tx, row!, hospital) } };
+    return { ok: true, value: row!, effects: { tags: bloodRequestCache.tagsOf({ ...row!, region: hospital.region }), events: await requestEvents(tx, row!, hospital) } };
   });
 }
 
@@ -71,7 +72,10 @@ export async function fulfillBloodRequest(db: Db, id: number, units: number): Pr
         ok: true,
         value: updated,
         effects: {
-          tags: [...bloodRequestTags(updated, region, 'OPEN'), ...inventoryTags(updated.hospitalId, updated.bloodGroup, region)],
+          tags: [
+            ...bloodRequestCache.tagsOf({ ...updated, region }, { ...updated, region, status: 'OPEN' }),
+            ...inventoryItemCache.tagsOf({ ...stock, region }),
+          ],
           events: await fulfilmentEvents(tx, updated, stock, hospital!),
         },
       };
@@ -106,7 +110,9 @@ export async function cancelBloodRequest(db: Db, id: number): Promise<WriteOutco
     return {
       ok: true,
       value: updated,
-      effects: { tags: bloodRequestTags(updated, hospital!.region, 'OPEN'), events: await requestEvents(tx, updated, hospital!) },
+      effects: {
+        tags: bloodRequestCache.tagsOf({ ...updated, region: hospital!.region }, { ...updated, region: hospital!.region, status: 'OPEN' }),
+        events: await requestEvents(tx, updated, hospital!) },
     };
   });
 }

@@ -6,31 +6,19 @@ import { refusal } from '../../graphql/outcome.js';
 import { intRange, text } from '../../graphql/validate.js';
 import { donationConnection } from '../donation/connection.js';
 import { campaignList } from './repository.js';
-import { readThroughOne, tagResponse } from '../../graphql/request-cache.js';
-import { campaignListTag, donationListTag, entityTag, listKey } from '../cache-keys.js';
+import { readList } from '../../graphql/request-cache.js';
+import { campaignsList } from './cache.js';
 import { createCampaign } from './writes.js';
 
 const MAX_CAMPAIGN_DAYS = 366;
 
 export const campaignResolvers: Resolvers = {
   Query: {
-    campaign: (_p, { id }, { loaders, cache }) => {
-      const campaignId = parseId('Campaign', id);
-      // Tagged even when it does not exist yet: a later createCampaign must drop a cached null.
-      tagResponse(cache, entityTag('Campaign', campaignId));
-      return loaders.campaign.load(campaignId);
-    },
+    // Tagged even when it does not exist yet (the loader tags every id asked): a later createCampaign drops a cached null.
+    campaign: (_p, { id }, { loaders }) => loaders.campaign.load(parseId('Campaign', id)),
     campaigns: async (_p, { activeOnly, region }, { services, loaders, cache }) => {
-      const listTag = campaignListTag(region);
-      tagResponse(cache, listTag);
       const active = activeOnly ?? true;
-      const list = await readThroughOne(
-        cache,
-        'Campaign',
-        listKey('campaigns', { activeOnly: active, region }),
-        () => campaignList(services.database.db, active, region, services.now()),
-        (rows) => [listTag, ...rows.map((c) => entityTag('Campaign', c.id))],
-      );
+      const list = await readList(cache, campaignsList, { activeOnly: active, region }, () => campaignList(services.database.db, active, region, services.now()));
       for (const c of list) loaders.campaign.prime(c.id, c);
       return list;
     },
@@ -56,9 +44,6 @@ export const campaignResolvers: Resolvers = {
   },
   Campaign: {
     hospital: async (c, _a, { loaders }) => (await loaders.hospital.load(c.hospitalId))!,
-    donations: (c, { first, after }, { loaders, cache }) => {
-      tagResponse(cache, donationListTag('campaign', c.id));
-      return donationConnection(loaders.donationPageByCampaign, loaders.donationCountByCampaign, c.id, first, after);
-    },
+    donations: (c, { first, after }, { loaders }) => donationConnection(loaders.donationPageByCampaign, loaders.donationCountByCampaign, c.id, first, after),
   },
 };

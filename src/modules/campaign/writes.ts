@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { campaigns, hospitals, type CampaignRow } from '../../db/schema.js';
 import type { WriteOutcome } from '../blood-request/writes.js';
-import { campaignTags } from '../cache-keys.js';
+import { campaignCache } from './cache.js';
 
 export async function createCampaign(
   db: Db,
@@ -15,6 +15,6 @@ export async function createCampaign(
       .insert(campaigns)
       .values({ ...input, region: hospital.region })
       .returning();
-    return { ok: true, value: row!, effects: { tags: campaignTags(row!.id, row!.region), events: [] } };
+    return { ok: true, value: row!, effects: { tags: campaignCache.tagsOf(row!), events: [] } };
   });
 }

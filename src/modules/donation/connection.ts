@@ -1,6 +1,6 @@
 import type { DonationRow } from '../../db/schema.js';
 import { checkPageSize, decodeCursor, encodeCursor, toConnection, type ConnectionResult } from '../../graphql/connection.js';
-import type { PageKey } from '../../graphql/loader-utils.js';
+import type { PageKey } from './loaders.js';
 import type DataLoader from 'dataloader';
 
 /** A donor's or campaign's donations, newest first, through the per-request page and count loaders. */
@@ -13,6 +13,6 @@ export async function donationConnection(
 ): Promise<ConnectionResult<DonationRow>> {
   const limit = checkPageSize(first);
   const afterId = decodeCursor('Donation', after);
-  const fetched = limit === 0 ? [] : await pages.load({ parentId, limit: limit + 1, afterId });
+  const fetched = limit === 0 ? [] : await pages.load({ parent: parentId, limit: limit + 1, after: afterId });
   return toConnection(fetched, limit, (d) => encodeCursor('Donation', d.id), () => counts.load(parentId), afterId !== null);
 }

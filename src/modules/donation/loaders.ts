@@ -1,30 +1,32 @@
 import type { Executor } from '../../db/client.js';
 import type { DonationRow } from '../../db/schema.js';
-import { byIdLoader, countLoader, pageLoader, type ChildList } from '../../graphql/loader-utils.js';
+import { byIdLoader, countLoader, listLoader } from '../../graphql/loader-utils.js';
 import type { RequestCache } from '../../graphql/request-cache.js';
-import { donationListTag, entityTag } from '../cache-keys.js';
+import { donationCache, donationsByCampaignList, donationsByDonorList } from './cache.js';
 import { donationCountsByParent, donationPagesByParent, donationsByIds } from './repository.js';
 
-const donationsOf = (parent: 'donor' | 'campaign'): ChildList => ({
-  type: 'Donation',
-  name: `Donation:${parent}`,
-  listTag: (id) => donationListTag(parent, id),
-  tagsOf: (row) => [entityTag('Donation', (row as DonationRow).id)],
-});
+/** One page of one parent's donations: `limit` rows (one more than shown) after the cursor's id. */
+export interface PageKey {
+  [param: string]: number | null;
+  parent: number;
+  limit: number;
+  after: number | null;
+}
 
 export function createDonationLoaders(db: Executor, rc: RequestCache | null) {
-  const byDonor = donationsOf('donor');
-  const byCampaign = donationsOf('campaign');
-  return {
-    donation: byIdLoader('Donation', (ids) => donationsByIds(db, ids), rc),
-    donationPageByDonor: pageLoader(byDonor, (ids, limit, afterId) => donationPagesByParent(db, 'donor_id', ids, limit, afterId), (r) => r.donorId, rc),
-    donationPageByCampaign: pageLoader(
-      byCampaign,
-      (ids, limit, afterId) => donationPagesByParent(db, 'campaign_id', ids, limit, afterId),
-      (r) => r.campaignId!,
+  const pages = (list: typeof donationsByDonorList, column: 'donor_id' | 'campaign_id', parentOf: (r: DonationRow) => number) =>
+    listLoader<never, DonationRow, PageKey>(
+      list,
+      'parent',
+      (ids, { limit, after }) => donationPagesByParent(db, column, ids, limit, after),
+      parentOf,
       rc,
-    ),
-    donationCountByDonor: countLoader(byDonor, (ids) => donationCountsByParent(db, 'donor_id', ids), rc),
-    donationCountByCampaign: countLoader(byCampaign, (ids) => donationCountsByParent(db, 'campaign_id', ids), rc),
+    );
+  return {
+    donation: byIdLoader(donationCache, (ids) => donationsByIds(db, ids), rc),
+    donationPageByDonor: pages(donationsByDonorList, 'donor_id', (r) => r.donorId),
+    donationPageByCampaign: pages(donationsByCampaignList, 'campaign_id', (r) => r.campaignId!),
+    donationCountByDonor: countLoader(donationsByDonorList, 'parent', (ids) => donationCountsByParent(db, 'donor_id', ids), rc),
+    donationCountByCampaign: countLoader(donationsByCampaignList, 'parent', (ids) => donationCountsByParent(db, 'campaign_id', ids), rc),
   };
 }

@@ -4,7 +4,10 @@ import type { Db } from '../../db/client.js';
 import { campaigns, donations, donors, hospitals, type DonationRow } from '../../db/schema.js';
 import type { WriteOutcome } from '../blood-request/writes.js';
 import { DONATION_INTERVAL_DAYS, nextEligibleAt, pointsFor } from '../donor/eligibility.js';
-import { donationListTag, entityTag, inventoryTags } from '../cache-keys.js';
+import { campaignCache } from '../campaign/cache.js';
+import { donorCache } from '../donor/cache.js';
+import { inventoryItemCache } from '../inventory/cache.js';
+import { donationCache } from './cache.js';
 import { changeStock } from '../inventory/writes.js';
 
 export interface RecordDonationInput {
@@ -52,11 +55,8 @@ export async function recordDonation(db: Db, input: RecordDonationInput, now: Da
         );
       }
 
-      const tags = [
-        entityTag('Donor', donor.id),
-        donationListTag('donor', donor.id),
-        ...inventoryTags(hospital.id, donor.bloodGroup, hospital.region),
-      ];
+      // The donor's points and last donation changed (not which lists it is in); stock moved.
+      const tags = [donorCache.tag(donor), ...inventoryItemCache.tagsOf({ hospitalId: hospital.id, bloodGroup: donor.bloodGroup, region: hospital.region })];
       if (input.campaignId !== null) {
         const [campaign] = await tx
           .update(campaigns)
@@ -77,7 +77,7 @@ export async function recordDonation(db: Db, input: RecordDonationInput, now: Da
             throw new Refused('wrong-campaign', `Campaign ${input.campaignId} is run by hospital ${existing.hospitalId}, not ${hospital.id}.`);
           throw new Refused('campaign-inactive', `Campaign ${input.campaignId} is not running now.`);
         }
-        tags.push(entityTag('Campaign', campaign.id), donationListTag('campaign', campaign.id));
+        tags.push(campaignCache.tag(campaign));
       }
 
       const [donation] = await tx
@@ -85,7 +85,7 @@ export async function recordDonation(db: Db, input: RecordDonationInput, now: Da
         .values({ ...input, bloodGroup: donor.bloodGroup, donatedAt: now })
         .returning();
       const stock = await changeStock(tx, hospital.id, donor.bloodGroup, input.units);
-      tags.push(entityTag('Donation', donation!.id));
+      tags.push(...donationCache.tagsOf(donation!));
 
       return {
         ok: true,

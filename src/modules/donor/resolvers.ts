@@ -7,35 +7,23 @@ import { phone, text } from '../../graphql/validate.js';
 import { donationConnection } from '../donation/connection.js';
 import { forbidden } from '../../graphql/errors.js';
 import { isEligible } from './eligibility.js';
-import { readThroughOne, tagResponse } from '../../graphql/request-cache.js';
-import { donationListTag, donorListTag, entityTag, listKey } from '../cache-keys.js';
+import { readCount, readList } from '../../graphql/request-cache.js';
+import { donorsList } from './cache.js';
 import { donorCount, donorPage } from './repository.js';
 import { updateDonor, type DonorChanges } from './writes.js';
 
 export const donorResolvers: Resolvers = {
   Query: {
-    donor: (_p, { id }, { loaders, cache }) => {
-      const donorId = parseId('Donor', id);
-      // Tagged even when it does not exist yet: a later register must drop a cached null.
-      tagResponse(cache, entityTag('Donor', donorId));
-      return loaders.donor.load(donorId);
-    },
+    // Tagged even when it does not exist yet (the loader tags every id asked): a later register drops a cached null.
+    donor: (_p, { id }, { loaders }) => loaders.donor.load(parseId('Donor', id)),
     donors: async (_p, { bloodGroup, region, first, after }, { services, loaders, cache }) => {
       const limit = checkPageSize(first);
       const afterId = decodeCursor('Donor', after);
       const filter = { bloodGroup, region };
       const db = services.database.db;
-      const listTag = donorListTag(filter);
-      tagResponse(cache, listTag);
-      const fetched =
-        limit === 0
-          ? []
-          : await readThroughOne(cache, 'Donor', listKey('donors', { ...filter, limit, after: afterId }), () => donorPage(db, filter, limit + 1, afterId), (rows) => [
-              listTag,
-              ...rows.map((d) => entityTag('Donor', d.id)),
-            ]);
+      const fetched = limit === 0 ? [] : await readList(cache, donorsList, { ...filter, limit, after: afterId }, () => donorPage(db, filter, limit + 1, afterId));
       for (const d of fetched) loaders.donor.prime(d.id, d);
-      const totalCount = () => readThroughOne(cache, 'Donor', listKey('donors:count', filter), () => donorCount(db, filter), () => [listTag]);
+      const totalCount = () => readCount(cache, donorsList, filter, () => donorCount(db, filter));
       return toConnection(fetched, limit, (d) => encodeCursor('Donor', d.id), totalCount, afterId !== null);
     },
     me: (_p, _a, { viewer, loaders }) => {
@@ -70,9 +58,6 @@ export const donorResolvers: Resolvers = {
       if (!canSeePrivate(viewer, d.id)) return null;
       return d.phone !== undefined ? d.phone : (await loaders.donorContact.load(d.id)).phone;
     },
-    donations: (d, { first, after }, { loaders, cache }) => {
-      tagResponse(cache, donationListTag('donor', d.id));
-      return donationConnection(loaders.donationPageByDonor, loaders.donationCountByDonor, d.id, first, after);
-    },
+    donations: (d, { first, after }, { loaders }) => donationConnection(loaders.donationPageByDonor, loaders.donationCountByDonor, d.id, first, after),
   },
 };

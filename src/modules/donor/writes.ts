@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import type { WriteEffects } from '../../after-commit.js';
 import type { Db } from '../../db/client.js';
 import { donors, type DonorRow } from '../../db/schema.js';
-import { donorChangedTags } from '../cache-keys.js';
+import { donorCache } from './cache.js';
 
 export interface DonorChanges {
   name?: string;
@@ -20,6 +20,6 @@ export async function updateDonor(
     const [before] = await tx.select().from(donors).where(eq(donors.id, id)).for('update');
     if (!before) return null;
     const [donor] = await tx.update(donors).set(changes).where(eq(donors.id, id)).returning();
-    return { donor: donor!, effects: { tags: donorChangedTags(before, donor!), events: [] } };
+    return { donor: donor!, effects: { tags: donorCache.tagsOf(donor!, before), events: [] } };
   });
 }

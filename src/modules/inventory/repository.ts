@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, getTableColumns, gt } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, gt, inArray } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { hospitals, inventory, type BloodGroup, type HospitalRow, type InventoryRow } from '../../db/schema.js';
 
@@ -15,4 +15,13 @@ export async function availability(
     .where(and(eq(inventory.bloodGroup, bloodGroup), gt(inventory.units, 0), region ? eq(hospitals.region, region) : undefined))
     .orderBy(desc(inventory.units), asc(inventory.hospitalId));
   return result;
+}
+
+/** Every blood group's stock for many hospitals, in enum order. */
+export function inventoryByHospitals(db: Executor, hospitalIds: number[]): Promise<InventoryRow[]> {
+  return db
+    .select()
+    .from(inventory)
+    .where(inArray(inventory.hospitalId, hospitalIds))
+    .orderBy(asc(inventory.hospitalId), asc(inventory.bloodGroup));
 }

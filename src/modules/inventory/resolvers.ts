@@ -4,8 +4,8 @@ import { requireRole } from '../../graphql/guards.js';
 import { parseId } from '../../graphql/ids.js';
 import { intRange } from '../../graphql/validate.js';
 import { availability } from './repository.js';
-import { readThroughOne, tagResponse } from '../../graphql/request-cache.js';
-import { availabilityTag, entityTag, inventoryItemTag, listKey } from '../cache-keys.js';
+import { readList } from '../../graphql/request-cache.js';
+import { availabilityList } from './cache.js';
 import { adjustInventory } from './writes.js';
 
 export const MAX_ADJUST = 10_000;
@@ -13,15 +13,7 @@ export const MAX_ADJUST = 10_000;
 export const inventoryResolvers: Resolvers = {
   Query: {
     availability: async (_p, { bloodGroup, region }, { services, loaders, cache }) => {
-      const listTag = availabilityTag(bloodGroup, region);
-      tagResponse(cache, listTag);
-      const result = await readThroughOne(
-        cache,
-        'InventoryItem',
-        listKey('availability', { bloodGroup, region }),
-        () => availability(services.database.db, bloodGroup, region),
-        (rows) => [listTag, 'Hospital', ...rows.flatMap((r) => [inventoryItemTag(r.item.hospitalId, r.item.bloodGroup), entityTag('Hospital', r.hospital.id)])],
-      );
+      const result = await readList(cache, availabilityList, { bloodGroup, region }, () => availability(services.database.db, bloodGroup, region));
       // The join already fetched each hospital: prime the loader so InventoryItem.hospital costs nothing.
       for (const { hospital } of result) loaders.hospital.prime(hospital.id, hospital);
       return result.map((r) => r.item);
@@ -41,6 +33,9 @@ export const inventoryResolvers: Resolvers = {
       await services.afterCommit(result.effects);
       return result.item;
     },
+  },
+  Hospital: {
+    inventory: (h, _a, { loaders }) => loaders.inventoryByHospital.load({ hospital: h.id }),
   },
   InventoryItem: {
     hospital: async (item, _a, { loaders }) => (await loaders.hospital.load(item.hospitalId))!,

@@ -2,7 +2,7 @@ import { and, eq, gte, sql } from 'drizzle-orm';
 import { commitOrder, type WriteEffects } from '../../after-commit.js';
 import type { Db, Executor } from '../../db/client.js';
 import { hospitals, inventory, type BloodGroup, type InventoryRow } from '../../db/schema.js';
-import { inventoryTags } from '../cache-keys.js';
+import { inventoryItemCache } from './cache.js';
 
 export type AdjustResult =
   | { ok: true; item: InventoryRow; effects: WriteEffects }
@@ -54,7 +54,7 @@ export async function adjustInventory(db: Db, hospitalId: number, bloodGroup: Bl
       ok: true,
       item,
       effects: {
-        tags: inventoryTags(hospitalId, bloodGroup, hospital.region),
+        tags: inventoryItemCache.tagsOf({ ...item, region: hospital.region }),
         events: [{ topic: 'inventoryChanged', item, hospital, version: await commitOrder(tx) }, { topic: 'dashboardStatsUpdated' }],
       },
     } as const;

@@ -1,0 +1,304 @@
+// Cache declarations: the one place that knows how cache keys and tags are spelled. A module
+// declares each cached type (defineEntity), each cached aggregate (defineAggregate) and each
+// cached list (defineList) once; entity keys, list keys, the tags a read stores and the tags a
+// write invalidates, the response taggers, what purgeCache accepts and the metrics labels all
+// derive from those declarations. Nothing here knows the domain.
+//
+// Spelling (every name is checked when declared, so the forms cannot overlap):
+//   entity key / tag   Type:id            (Donor:42, InventoryItem:3:O_NEG; ids are integers or words)
+//   type tag           Type               (in every entry holding a value of the type)
+//   aggregate key/tag  Type               (DashboardStats)
+//   list key           name?p=v&p=v       (every declared parameter, in declared order)
+//   count key          name.count?f=v     (the list's filters only)
+//   list tag           name[f=v&f=*]      (filters only; * = unset, the list of every value)
+// where v is encodeValue(value): a type letter, then the value, with every character outside
+// [A-Za-z0-9_.-] percent-escaped. See docs/cache-declarations.md for why that is injective.
+
+/** What a key parameter may be. `undefined` (absent) is a value of its own. */
+export type KeyValue = string | number | boolean | null | undefined;
+type IdPart = string | number;
+
+const NAME = /^[A-Za-z][A-Za-z0-9]*$/;
+const TYPE_NAME = /^[A-Z][A-Za-z0-9]*$/;
+const ID_WORD = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+const PLAIN = /^[A-Za-z0-9_.-]$/;
+
+/** Percent-escapes every UTF-16 code unit outside [A-Za-z0-9_.-]: %XX below 0x100, %uXXXX above. */
+function escapeText(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (PLAIN.test(ch)) {
+      out += ch;
+      continue;
+    }
+    const code = text.charCodeAt(i);
+    out += code < 0x100 ? `%${code.toString(16).toUpperCase().padStart(2, '0')}` : `%u${code.toString(16).toUpperCase().padStart(4, '0')}`;
+  }
+  return out;
+}
+
+/**
+ * One parameter value as key text: its type, then the value. Absent, null, false, 0 and ""
+ * are all different (u, n, f, i0, s); a number and its digits as a string are different (i0, s0);
+ * no encoded value contains a separator (& = ? : * [ ] , or space), so key texts split back
+ * into exactly the values they were made from.
+ */
+export function encodeValue(value: KeyValue): string {
+  switch (typeof value) {
+    case 'undefined':
+      return 'u';
+    case 'boolean':
+      return value ? 't' : 'f';
+    case 'number':
+      return `i${Object.is(value, -0) ? '-0' : String(value)}`;
+    case 'string':
+      return `s${escapeText(value)}`;
+    default:
+      if (value === null) return 'n';
+      throw new TypeError(`a cache key parameter must be a string, number, boolean, null or absent, not ${typeof value}`);
+  }
+}
+
+function idText(part: IdPart, type: string): string {
+  if (typeof part === 'number' && Number.isSafeInteger(part) && part >= 0) return String(part);
+  if (typeof part === 'string' && ID_WORD.test(part)) return part;
+  throw new TypeError(`${type} id part ${JSON.stringify(part)} is neither a non-negative integer nor a word`);
+}
+
+/** The label a cache key counts under in metrics: its type or list name (`resp:` keys are responses). */
+export function keyLabel(key: string): string {
+  if (key.startsWith('resp:')) return 'response';
+  const end = key.search(/[?:]/);
+  return end >= 0 ? key.slice(0, end) : key;
+}
+
+// ---- declarations --------------------------------------------------------------------------
+
+export interface EntityDecl<R> {
+  readonly kind: 'entity';
+  /** The GraphQL type: its @cacheControl maxAge is the entries' TTL. */
+  readonly type: string;
+  /** The fields that name one value, in key order (['id'] unless declared). */
+  readonly idFields: readonly string[];
+  /** The entity key and tag of the value with this id (`Type:id`). */
+  key(id: IdPart | readonly IdPart[]): string;
+  /** The entity key and tag of a value (only its id fields are read). */
+  tag(row: Partial<R>): string;
+  /** What an entry holding this value is tagged with: its entity tag and its type's tag. */
+  readTags(row: Partial<R>): string[];
+  /** Everything a write of this row moves: the entity, every list it is (or, per `before`, was) in, the aggregates built from it. */
+  tagsOf(row: R, before?: R): string[];
+  /** The entity tag for an id as text (`42`, `3:O_NEG`); null when it cannot be an id of this type. */
+  tagOfIdText(text: string): string | null;
+  readonly lists: ListDecl<R, unknown>[];
+  readonly aggregates: AggregateDecl[];
+}
+
+export interface AggregateDecl {
+  readonly kind: 'aggregate';
+  readonly type: string;
+  /** Its key and its tag. */
+  readonly key: string;
+  readonly tag: string;
+}
+
+export interface FilterSpec<R> {
+  /** The list argument. */
+  name: string;
+  /** The row's value the argument is compared with (equality). */
+  of(row: R): KeyValue;
+  /** Unset (absent, null or "") keeps every row, as the repositories treat it; required filters always select. */
+  optional?: boolean;
+}
+
+export type Params = Record<string, KeyValue>;
+
+export interface ListDecl<R, E = R> {
+  readonly kind: 'list';
+  readonly name: string;
+  /** The type whose TTL the entries get (the rows' type). */
+  readonly type: string;
+  readonly entity: EntityDecl<R>;
+  readonly filters: readonly FilterSpec<R>[];
+  /** Parameters that shape a page but not which rows belong (limit, cursor, ...). */
+  readonly params: readonly string[];
+  /** The key of one read: every filter and parameter, absent ones included. */
+  key(values: Params): string;
+  /** The key of the list's count (filters only). */
+  countKey(values: Params): string;
+  /** The tag of the list these filter values select. */
+  tag(values: Params): string;
+  /** The tags of every list (every filter combination) the row belongs to. */
+  rowTags(row: R): string[];
+  /** The tags an entry holding these elements carries besides the list's own. */
+  elementTags(element: E): string[];
+}
+
+export type CacheDeclaration = EntityDecl<never> | AggregateDecl | ListDecl<never, never>;
+
+const ANY = '*';
+/** Entities whose every list and aggregate is known (see cacheRegistry). */
+const registered = new WeakSet<object>();
+const unset = (v: KeyValue) => v === undefined || v === null || v === '';
+
+export function defineEntity<R>(spec: { type: string; id?: readonly (keyof R & string)[] }): EntityDecl<R> {
+  const { type } = spec;
+  if (!TYPE_NAME.test(type)) throw new TypeError(`entity type ${JSON.stringify(type)} must match ${TYPE_NAME}`);
+  const idFields = spec.id ?? (['id'] as never as readonly (keyof R & string)[]);
+  if (!idFields.length) throw new TypeError(`${type} needs at least one id field`);
+  const key = (id: IdPart | readonly IdPart[]) => {
+    const parts = Array.isArray(id) ? (id as readonly IdPart[]) : [id as IdPart];
+    if (parts.length !== idFields.length) throw new TypeError(`${type} ids have ${idFields.length} parts, got ${parts.length}`);
+    return `${type}:${parts.map((p) => idText(p, type)).join(':')}`;
+  };
+  const tag = (row: Partial<R>) => key(idFields.map((f) => row[f] as IdPart));
+  const entity: EntityDecl<R> = {
+    kind: 'entity',
+    type,
+    idFields,
+    key,
+    tag,
+    readTags: (row) => [tag(row), type],
+    tagsOf(row, before) {
+      // Lists and aggregates of this type may be declared in other modules: only once every
+      // declaration is registered (cacheRegistry) is the set of tags a write moves complete.
+      if (!registered.has(entity)) throw new Error(`${type}: tagsOf before its declarations were registered (cacheRegistry)`);
+      const tags = new Set<string>([tag(row)]);
+      for (const r of before === undefined ? [row] : [row, before]) {
+        tags.add(tag(r));
+        for (const list of entity.lists) for (const t of list.rowTags(r)) tags.add(t);
+      }
+      for (const agg of entity.aggregates) tags.add(agg.tag);
+      return [...tags];
+    },
+    tagOfIdText(text) {
+      const parts = text.split(':');
+      if (parts.length !== idFields.length) return null;
+      const ids = parts.map((p) => (/^\d{1,15}$/.test(p) ? Number(p) : p));
+      try {
+        return key(ids);
+      } catch {
+        return null;
+      }
+    },
+    lists: [],
+    aggregates: [],
+  };
+  return entity;
+}
+
+/** A single cached value built from rows of other types (a dashboard): any write of one of them moves it. */
+export function defineAggregate(spec: { type: string; from: readonly EntityDecl<never>[] }): AggregateDecl {
+  if (!TYPE_NAME.test(spec.type)) throw new TypeError(`aggregate type ${JSON.stringify(spec.type)} must match ${TYPE_NAME}`);
+  const agg: AggregateDecl = { kind: 'aggregate', type: spec.type, key: spec.type, tag: spec.type };
+  for (const e of spec.from) if (registered.has(e)) throw new Error(`${spec.type}: ${e.type} is already registered; declare before cacheRegistry`);
+  for (const e of spec.from) (e.aggregates as AggregateDecl[]).push(agg);
+  return agg;
+}
+
+export function defineList<R, E = R>(spec: {
+  name: string;
+  of: EntityDecl<R>;
+  filters: readonly FilterSpec<R>[];
+  params?: readonly string[];
+  /** Tags of one element of a cached page; default: the element's entity tag and type tag. */
+  elementTags?: (element: E) => string[];
+}): ListDecl<R, E> {
+  const { name, of: entity, filters } = spec;
+  if (registered.has(entity)) throw new Error(`${name}: ${entity.type} is already registered; declare before cacheRegistry`);
+  const params = spec.params ?? [];
+  if (!NAME.test(name)) throw new TypeError(`list name ${JSON.stringify(name)} must match ${NAME}`);
+  const all = [...filters.map((f) => f.name), ...params];
+  for (const p of all) if (!NAME.test(p)) throw new TypeError(`${name}: parameter ${JSON.stringify(p)} must match ${NAME}`);
+  if (new Set(all).size !== all.length) throw new TypeError(`${name}: a parameter is declared twice`);
+  const filterNames = filters.map((f) => f.name);
+  const encode = (names: readonly string[], values: Params, what: string) => {
+    for (const k of Object.keys(values)) {
+      if (!names.includes(k)) throw new TypeError(`${name}: ${JSON.stringify(k)} is not a declared ${what} (${names.join(', ')})`);
+    }
+    return names.map((k) => `${k}=${encodeValue(values[k])}`).join('&');
+  };
+  const tagOf = (values: Params) =>
+    `${name}[${filters.map((f) => `${f.name}=${f.optional && unset(values[f.name]) ? ANY : encodeValue(values[f.name])}`).join('&')}]`;
+  const list: ListDecl<R, E> = {
+    kind: 'list',
+    name,
+    type: entity.type,
+    entity,
+    filters,
+    params,
+    key: (values) => `${name}?${encode(all, values, 'parameter')}`,
+    countKey: (values) => `${name}.count?${encode(filterNames, values, 'filter')}`,
+    tag: (values) => {
+      for (const k of Object.keys(values)) if (!all.includes(k)) throw new TypeError(`${name}: ${JSON.stringify(k)} is not a declared parameter`);
+      return tagOf(values);
+    },
+    rowTags(row) {
+      // Each filter either names the row's value or is unset: the product of those choices.
+      let combos: Params[] = [{}];
+      for (const f of filters) {
+        const v = f.of(row);
+        const choices: KeyValue[] = [];
+        if (!unset(v) || !f.optional) choices.push(v);
+        if (f.optional) choices.push(null);
+        // A required filter the row has no value for: the row is in none of these lists.
+        if (!f.optional && v == null) return [];
+        combos = combos.flatMap((c) => choices.map((choice) => ({ ...c, [f.name]: choice })));
+      }
+      return combos.map(tagOf);
+    },
+    elementTags: spec.elementTags ?? ((element: E) => entity.readTags(element as unknown as R)),
+  };
+  (entity.lists as ListDecl<R, unknown>[]).push(list as ListDecl<R, unknown>);
+  return list;
+}
+
+// ---- the registry of every declaration ------------------------------------------------------
+
+export interface CacheRegistry {
+  /** Types purgeCache accepts, in declaration order. */
+  readonly types: string[];
+  /** Per GraphQL type: the tags a resolved value adds to a response (entity and type tags). */
+  readonly taggers: Record<string, (value: never) => string[]>;
+  /** The tags purgeCache(type, id) invalidates, or why it cannot. */
+  purgeTags(type: string, id: string | null): { tags: string[] } | { error: string; field: 'type' | 'id' };
+  /** Every list declared, for tests and docs. */
+  readonly lists: ListDecl<never, never>[];
+}
+
+export function cacheRegistry(declarations: readonly CacheDeclaration[]): CacheRegistry {
+  const entities = new Map<string, EntityDecl<never>>();
+  const aggregates = new Map<string, AggregateDecl>();
+  const lists = new Map<string, ListDecl<never, never>>();
+  for (const d of declarations) {
+    const name = d.kind === 'list' ? d.name : d.type;
+    if (entities.has(name) || aggregates.has(name) || lists.has(name)) throw new TypeError(`cache declaration ${name} is declared twice`);
+    if (d.kind === 'entity') entities.set(name, d);
+    else if (d.kind === 'aggregate') aggregates.set(name, d);
+    else lists.set(name, d);
+  }
+  for (const l of lists.values()) {
+    if (!entities.has(l.entity.type)) throw new TypeError(`list ${l.name} is of ${l.entity.type}, which is not declared`);
+  }
+  for (const a of [...lists.values()].map((l) => l.entity)) if (!entities.has(a.type)) throw new TypeError(`${a.type} is not declared`);
+  for (const e of entities.values()) registered.add(e);
+  const types = [...entities.keys(), ...aggregates.keys()];
+  const taggers: Record<string, (value: never) => string[]> = {};
+  for (const e of entities.values()) taggers[e.type] = (value: never) => e.readTags(value);
+  for (const a of aggregates.values()) taggers[a.type] = () => [a.tag];
+  return {
+    types,
+    taggers,
+    lists: [...lists.values()],
+    purgeTags(type, id) {
+      const entity = entities.get(type);
+      const aggregate = aggregates.get(type);
+      if (!entity && !aggregate) return { error: `type must be "*" (everything) or one of ${types.join(', ')}.`, field: 'type' };
+      if (id === null) return { tags: [type] };
+      if (!entity) return { error: `${type} has no ids: purge it without one.`, field: 'id' };
+      const tag = entity.tagOfIdText(id);
+      return tag ? { tags: [tag] } : { error: `id is not a valid ${type} id (${entity.idFields.join(':')}).`, field: 'id' };
+    },
+  };
+}

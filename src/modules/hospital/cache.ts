@@ -1,0 +1,13 @@
+// What of hospitals is cached: each hospital, and hospitals(region).
+import { defineEntity, defineList } from '../../cache/declare.js';
+import type { HospitalRow } from '../../db/schema.js';
+
+export const hospitalCache = defineEntity<HospitalRow>({ type: 'Hospital' });
+
+export const hospitalsList = defineList({
+  name: 'hospitals',
+  of: hospitalCache,
+  filters: [{ name: 'region', of: (h) => h.region, optional: true }],
+});
+
+export const hospitalDeclarations = [hospitalCache, hospitalsList];
