@@ -2,6 +2,8 @@
 // Cache-Tag and Surrogate-Key, on the MISS and on every HIT, bounded in size; the tags a
 // mutation invalidates (published on the invalidation channel) name the responses it changed.
 import { cdnTagHeader, MAX_CDN_TAG_BYTES } from '../../src/http/cdn-tags.js';
+import { hospitalCache } from '../../src/modules/hospital/cache.js';
+import { availabilityList, inventoryItemCache } from '../../src/modules/inventory/cache.js';
 import { startInstance, type Instance } from '../helpers/app.js';
 import { demoTokens, useSeededDatabase } from '../helpers/fixtures.js';
 import { expectNoErrors, gql } from '../helpers/graphql.js';
@@ -27,11 +29,11 @@ test('a PUBLIC response carries its tags on the MISS and on a HIT from another i
   expectNoErrors(miss);
   expect(miss.headers.get('x-cache')).toBe('MISS');
   const tags = tagsOf(miss.headers.get('cache-tag'));
-  // The list it read and every entity in it.
-  expect(tags).toContain('Inventory:O_NEG');
+  // The list it read and every entity in it, as the declarations spell them.
+  expect(tags).toContain(availabilityList.tag({ bloodGroup: 'O_NEG' }));
   for (const row of (miss.body.data as { availability: { hospital: { id: string } }[] }).availability) {
-    expect(tags).toContain(`Hospital:${row.hospital.id}`);
-    expect(tags).toContain(`InventoryItem:${row.hospital.id}:O_NEG`);
+    expect(tags).toContain(hospitalCache.key(Number(row.hospital.id)));
+    expect(tags).toContain(inventoryItemCache.key([Number(row.hospital.id), 'O_NEG']));
   }
   expect(miss.headers.get('surrogate-key')).toBe(tags.join(' '));
   expect(miss.headers.get('cache-control')).toMatch(/^max-age=\d+, public$/);
