@@ -242,8 +242,6 @@ export function defineList<R, E = R>(spec: {
         const choices: KeyValue[] = [];
         if (!unset(v) || !f.optional) choices.push(v);
         if (f.optional) choices.push(null);
-        // A required filter the row has no value for: the row is in none of these lists.
-        if (!f.optional && v == null) return [];
         combos = combos.flatMap((c) => choices.map((choice) => ({ ...c, [f.name]: choice })));
       }
       return combos.map(tagOf);
