@@ -112,7 +112,8 @@ export async function cancelBloodRequest(db: Db, id: number): Promise<WriteOutco
       value: updated,
       effects: {
         tags: bloodRequestCache.tagsOf({ ...updated, region: hospital!.region }, { ...updated, region: hospital!.region, status: 'OPEN' }),
-        events: await requestEvents(tx, updated, hospital!) },
+        events: await requestEvents(tx, updated, hospital!),
+      },
     };
   });
 }
