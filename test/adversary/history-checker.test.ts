@@ -36,7 +36,7 @@ test('a read that starts after an acknowledged write and returns the state befor
   ]);
   expect(result).toMatchObject({ operations: 5, keys: 1, reads: 3, checkedReads: 3, writes: 2, ackedWrites: 2, indeterminateWrites: 0 });
   const report = formatHistoryReport(result);
-  expect(report).toMatch(/^history: 5 operations on 1 keys; 3 reads checked .* 2 stale reads, 0 write-order violations: INVALID/);
+  expect(report).toMatch(/^history: 5 operations on 1 keys; 3 reads checked; 2 acknowledged writes, 0 indeterminate; 2 stale reads, 0 write-order violations: INVALID/);
   expect(report).toContain('STALE read donor:1=0 by r [0.011s..0.015s]');
   expect(report).toContain('acknowledged before it: write donor:1=1 by w [0.000s..0.010s]');
 });
@@ -53,7 +53,7 @@ test('reads concurrent with a write may return either state', () => {
   const result = checkHistory(history);
   expect(result.stale).toEqual([]);
   expect(result.valid).toBe(true);
-  expect(formatHistoryReport(result)).toMatch(/6 operations on 1 keys; 5 reads checked .* 0 stale reads.*: VALID$/);
+  expect(formatHistoryReport(result)).toMatch(/6 operations on 1 keys; 5 reads checked; .* 0 stale reads.*: VALID$/);
 });
 
 test('an indeterminate write may be seen or not, before or after its error, and never makes a read stale', () => {
@@ -81,6 +81,7 @@ test('failed reads are ignored; keys are independent', () => {
   ];
   const result = checkHistory(history);
   expect(result).toMatchObject({ valid: true, reads: 2, checkedReads: 1, failedReads: 1, keys: 2 });
+  expect(formatHistoryReport(result)).toMatch(/^history: 3 operations on 2 keys; 1 reads checked \(1 failed reads ignored\); 1 acknowledged writes/);
 });
 
 test('acknowledged writes numbered against real time are reported: the history itself is wrong', () => {

@@ -154,7 +154,8 @@ function describe(op: Operation, origin = 0): string {
 export function formatHistoryReport(result: HistoryResult, { origin = 0, limit = 10 }: { origin?: number; limit?: number } = {}): string {
   const lines = [
     `history: ${result.operations} operations on ${result.keys} keys; ${result.checkedReads} reads checked` +
-      ` (${result.failedReads} failed reads ignored); ${result.ackedWrites} acknowledged writes,` +
+      (result.failedReads ? ` (${result.failedReads} failed reads ignored)` : '') +
+      `; ${result.ackedWrites} acknowledged writes,` +
       ` ${result.indeterminateWrites} indeterminate; ${result.stale.length} stale reads,` +
       ` ${result.orderViolations.length} write-order violations: ${result.valid ? 'VALID' : 'INVALID'}`,
   ];
