@@ -33,6 +33,7 @@ const SECRET = 'adversary-history-test-secret-0123456789abcdef';
 const WARM_MS = 4_000;
 const PARTITION_MS = 5_000;
 const KILL_AFTER_HEAL_MS = 3_000;
+const KILL_INTO_WRITE_MS = 30;
 const RUN_MS = 22_000;
 const OP_TIMEOUT_MS = 8_000;
 const CLIENTS_PER_INSTANCE = 3;
@@ -216,6 +217,8 @@ test('history: no read returns data older than a write acknowledged before it be
     };
 
     let stopping = false;
+    /** Set by the fault schedule to learn when a write is sent to the instance it is about to kill. */
+    let onWriteStart: ((server: Server) => void) | undefined;
     const alive = () => instances.filter((s) => s.alive);
 
     async function runClient(index: number) {
@@ -226,6 +229,10 @@ test('history: no read returns data older than a write acknowledged before it be
       const myDonors = donorIds.filter((_, i) => i % (CLIENTS_PER_INSTANCE * instances.length) === index);
       const token = index % 2 ? staff : admin;
       let openRequest: string | undefined;
+      const write = (server: Server, query: string, variables: Record<string, unknown>) => {
+        onWriteStart?.(server);
+        return call(server, query, variables, token);
+      };
 
       const failWrite = (r: CallResult & { ok: false }, what: string) => {
         const code = r.error.split(':')[0]!;
@@ -244,11 +251,10 @@ test('history: no read returns data older than a write acknowledged before it be
           const id = pick(myDonors.filter((d) => !retiredDonors.has(d)));
           const v = donorCounter.get(id)! + 1;
           donorCounter.set(id, v);
-          const r = await call(
+          const r = await write(
             server,
             'mutation($id: ID!, $input: UpdateDonorInput!) { updateDonor(id: $id, input: $input) { id name city } }',
             { id, input: { name: `H${id}v${v}`, city: `Town${id}v${v}` } },
-            token,
           );
           if (!r.ok && r.timedOut) retiredDonors.add(id);
           const detail = r.ok ? `updateDonor ${at}` : `updateDonor ${at}: ${failWrite(r, 'write')}`;
@@ -257,11 +263,10 @@ test('history: no read returns data older than a write acknowledged before it be
           stats.writeRequests++;
           const hospitalId = pick(stockHospitals);
           const group = pick(STOCK_GROUPS);
-          const r = await call(
+          const r = await write(
             server,
             'mutation($h: ID!, $g: BloodGroup!, $d: Int!) { adjustInventory(hospitalId: $h, bloodGroup: $g, delta: $d) { units } }',
             { h: hospitalId, g: group, d: 1 + Math.floor(random() * 3) },
-            token,
           );
           record({
             client: name,
@@ -276,11 +281,10 @@ test('history: no read returns data older than a write acknowledged before it be
         } else if (roll < 0.35) {
           stats.writeRequests++;
           if (!openRequest) {
-            const r = await call(
+            const r = await write(
               server,
               'mutation($input: CreateBloodRequestInput!) { createBloodRequest(input: $input) { id status } }',
               { input: { hospitalId: requestHospital.id, bloodGroup: REQUEST_GROUP, unitsNeeded: 1, urgency: 'EMERGENCY' } },
-              token,
             );
             // An indeterminate create has no id we could follow: it is simply not tracked.
             if (r.ok) {
@@ -293,8 +297,8 @@ test('history: no read returns data older than a write acknowledged before it be
             const fulfil = random() < 0.5;
             knownRequests.get(id)!.closeInvokedAt = performance.now();
             const r = fulfil
-              ? await call(server, 'mutation($id: ID!) { fulfillBloodRequest(id: $id, units: 1) { id status } }', { id }, token)
-              : await call(server, 'mutation($id: ID!) { cancelBloodRequest(id: $id) { id status } }', { id }, token);
+              ? await write(server, 'mutation($id: ID!) { fulfillBloodRequest(id: $id, units: 1) { id status } }', { id })
+              : await write(server, 'mutation($id: ID!) { cancelBloodRequest(id: $id) { id status } }', { id });
             const op = fulfil ? 'fulfillBloodRequest' : 'cancelBloodRequest';
             record({ client: name, kind: 'write', key: `request:${id}.open`, invokedAt: r.invokedAt, completedAt: r.completedAt, value: 2, ok: r.ok, detail: r.ok ? `${op} ${at}` : `${op} ${at}: ${failWrite(r, 'write')}` });
             // Whatever the outcome, this client writes the request no more: one writer, one order.
@@ -358,9 +362,15 @@ test('history: no read returns data older than a write acknowledged before it be
     proxy.heal();
     events.push(`${since()} healed`);
     await sleep(KILL_AFTER_HEAL_MS);
+    // Kill i2 while it handles a write, when one comes within a few seconds: its commit may have
+    // happened and its invalidation not (that write is then indeterminate, the ones after it not).
+    const writeOnI2 = new Promise<boolean>((resolve) => (onWriteStart = (server) => server === i2 && resolve(true)));
+    const caughtWrite = await Promise.race([writeOnI2, sleep(3_000).then(() => false)]);
+    onWriteStart = undefined;
+    if (caughtWrite) await sleep(KILL_INTO_WRITE_MS);
     killServer(i2!);
     await waitForExit(i2!.pid, 10_000);
-    events.push(`${since()} SIGKILLed i2 (pid ${i2!.pid})`);
+    events.push(`${since()} SIGKILLed i2 (pid ${i2!.pid})${caughtWrite ? ` ${KILL_INTO_WRITE_MS} ms into a write` : ''}`);
     await sleep(Math.max(0, RUN_MS - (performance.now() - start)));
     stopping = true;
     await Promise.all(clients);

@@ -126,6 +126,9 @@ export function checkHistory(history: readonly Operation[]): HistoryResult {
     }
   }
 
+  // Reported in the order they happened, whatever the key.
+  stale.sort((a, b) => a.read.invokedAt - b.read.invokedAt);
+  orderViolations.sort((a, b) => a.later.invokedAt - b.later.invokedAt);
   return {
     operations: history.length,
     keys: byKey.size,
