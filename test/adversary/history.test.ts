@@ -15,6 +15,7 @@
 // Errors (an error answer, including "committed but not yet visible", a reset connection, a
 // timeout) make a write indeterminate: a read may see it or not.
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { checkHistory, formatHistoryReport, type Operation } from '../helpers/history.js';
@@ -25,6 +26,17 @@ import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 const root = path.resolve(__dirname, '..', '..');
 const tsx = path.join(root, 'node_modules/.bin/tsx');
+const servers: Server[] = [];
+// The test kills its servers in `finally`. This covers a test that timed out (jest does not run
+// its `finally`; the flag stops its clients) and a worker exiting early; registered before the
+// database's hook so that it runs first.
+let aborted = false;
+const killAll = () => {
+  aborted = true;
+  servers.forEach(killServer);
+};
+afterAll(killAll);
+process.once('exit', killAll);
 const db = useSeededDatabase({ donors: 60, hospitals: 8, donations: 100, campaigns: 2, requests: 30, seed: 11 });
 const SECRET = 'adversary-history-test-secret-0123456789abcdef';
 
@@ -57,7 +69,6 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '0', SEED_DEMO_DATA: '0', PORT: '0', HOST: '127.0.0.1', ...extra };
 }
 
-const servers: Server[] = [];
 
 async function startServer(name: string, env: Record<string, string>): Promise<Server> {
   const child = spawn(tsx, ['src/main.ts'], { cwd: root, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -100,15 +111,26 @@ function killServer(server: Server) {
   }
 }
 
+/** Whether a process is gone: a zombie (killed, not yet reaped by whoever adopted it) counts as gone. */
+function isGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return true;
+  }
+  try {
+    // Linux: the state follows the parenthesised command name.
+    return /\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 /** Bounded wait for a process (not necessarily our child) to be gone. */
 async function waitForExit(pid: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
+    if (isGone(pid)) return;
     if (Date.now() > deadline) throw new Error(`process ${pid} still alive after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -240,9 +262,11 @@ test('history: no read returns data older than a write acknowledged before it be
         return `${what} failed (${r.error.slice(0, 80)})`;
       };
 
-      for (let n = 0; !stopping && n < 5_000; n++) {
+      for (let n = 0; !stopping && !aborted && n < 5_000; n++) {
         // The home instance while it lives; the survivors after.
-        const server = home.alive ? home : pick(alive());
+        const survivors = alive();
+        if (!survivors.length) break;
+        const server = home.alive ? home : pick(survivors);
         const at = `on ${server.name}`;
         const roll = random();
         stats.requests++;
@@ -399,6 +423,8 @@ test('history: no read returns data older than a write acknowledged before it be
         report,
       ].join('\n'),
     );
+    // Only the instance the test killed may have died.
+    for (const server of [i0!, i1!]) if (!server.alive) throw new Error(`${server.name} died on its own:\n${server.output.join('')}`);
     // The history is large enough to mean something (bounded by time, so kept modest).
     expect(result.checkedReads).toBeGreaterThan(100);
     expect(result.ackedWrites).toBeGreaterThan(20);
