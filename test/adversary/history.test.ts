@@ -45,9 +45,9 @@ const SECRET = 'adversary-history-test-secret-0123456789abcdef';
 const WARM_MS = 4_000;
 const PARTITION_MS = 5_000;
 const KILL_AFTER_HEAL_MS = 3_000;
-const KILL_INTO_WRITE_MS = 30;
-const RUN_MS = 22_000;
-const OP_TIMEOUT_MS = 8_000;
+const KILL_INTO_WRITE_MS = 15;
+const RUN_MS = 25_000;
+const OP_TIMEOUT_MS = 10_000;
 const CLIENTS_PER_INSTANCE = 3;
 const TRACKED_DONORS = 18;
 const STOCK_GROUPS = ['A_POS', 'O_NEG', 'B_NEG'] as const;
@@ -184,6 +184,7 @@ test('history: no read returns data older than a write acknowledged before it be
       startServer('i1', { ...shared, REDIS_URL: redisUrl }),
       startServer('i2', { ...shared, REDIS_URL: redisUrl }),
     ]);
+    /** Slot 2 holds i2, then the instance started in its place. */
     const instances = [i0!, i1!, i2!];
 
     // ---- what the clients work on, discovered through the API -----------------------------
@@ -244,8 +245,8 @@ test('history: no read returns data older than a write acknowledged before it be
     const alive = () => instances.filter((s) => s.alive);
 
     async function runClient(index: number) {
-      const home = instances[index % instances.length]!;
-      const name = `c${index}@${home.name}`;
+      const slot = index % instances.length;
+      const name = `c${index}@${instances[slot]!.name}`;
       const random = prng(1000 + index);
       const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
       const myDonors = donorIds.filter((_, i) => i % (CLIENTS_PER_INSTANCE * instances.length) === index);
@@ -263,7 +264,8 @@ test('history: no read returns data older than a write acknowledged before it be
       };
 
       for (let n = 0; !stopping && !aborted && n < 5_000; n++) {
-        // The home instance while it lives; the survivors after.
+        // The home instance while it lives (or its replacement, once serving); the survivors between.
+        const home = instances[slot]!;
         const survivors = alive();
         if (!survivors.length) break;
         const server = home.alive ? home : pick(survivors);
@@ -395,6 +397,19 @@ test('history: no read returns data older than a write acknowledged before it be
     killServer(i2!);
     await waitForExit(i2!.pid, 10_000);
     events.push(`${since()} SIGKILLed i2 (pid ${i2!.pid})${caughtWrite ? ` ${KILL_INTO_WRITE_MS} ms into a write` : ''}`);
+    // A replacement starts at once and takes i2's clients back when it serves, if it does before
+    // the run ends (a slow start only shortens its part; it is killed with the others after).
+    let restartError: Error | undefined;
+    void startServer('i2b', { ...shared, REDIS_URL: redisUrl }).then(
+      (replacement) => {
+        if (stopping) return;
+        instances[2] = replacement;
+        events.push(`${since()} i2b serving in i2's place`);
+      },
+      (err: Error) => {
+        if (!stopping) restartError = err;
+      },
+    );
     await sleep(Math.max(0, RUN_MS - (performance.now() - start)));
     stopping = true;
     await Promise.all(clients);
@@ -423,8 +438,12 @@ test('history: no read returns data older than a write acknowledged before it be
         report,
       ].join('\n'),
     );
-    // Only the instance the test killed may have died.
-    for (const server of [i0!, i1!]) if (!server.alive) throw new Error(`${server.name} died on its own:\n${server.output.join('')}`);
+    // Only the instance the test killed may have died; its replacement must start.
+    if (restartError) throw restartError;
+    for (const server of instances) {
+      // i2 itself is still in its slot when the run ended before its replacement served.
+      if (!server.alive && server !== i2) throw new Error(`${server.name} died on its own:\n${server.output.join('')}`);
+    }
     // The history is large enough to mean something (bounded by time, so kept modest).
     expect(result.checkedReads).toBeGreaterThan(100);
     expect(result.ackedWrites).toBeGreaterThan(20);
