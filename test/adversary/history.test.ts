@@ -46,6 +46,9 @@ const WARM_MS = 4_000;
 const PARTITION_MS = 5_000;
 const KILL_AFTER_HEAL_MS = 3_000;
 const KILL_INTO_WRITE_MS = 15;
+/** A silent partition of i0 (answers stop, connections stay open), ended by resetting them. */
+const BLACKHOLE_AT_MS = 18_000;
+const BLACKHOLE_MS = 3_000;
 const RUN_MS = 25_000;
 const OP_TIMEOUT_MS = 10_000;
 const CLIENTS_PER_INSTANCE = 3;
@@ -410,6 +413,15 @@ test('history: no read returns data older than a write acknowledged before it be
         if (!stopping) restartError = err;
       },
     );
+    await sleep(Math.max(0, BLACKHOLE_AT_MS - (performance.now() - start)));
+    proxy.blackhole();
+    events.push(`${since()} blackholed i0's Redis traffic`);
+    await sleep(BLACKHOLE_MS);
+    // Reset rather than resume: the proxy dropped bytes mid-stream, which TCP never does, so a
+    // resumed connection would desynchronise the protocol (a fault of the proxy, not the app).
+    proxy.cut();
+    proxy.heal();
+    events.push(`${since()} reset those connections and healed`);
     await sleep(Math.max(0, RUN_MS - (performance.now() - start)));
     stopping = true;
     await Promise.all(clients);
