@@ -1,6 +1,7 @@
 // An adversary in the spirit of Jepsen: three instances on one Redis and one PostgreSQL, spoken to
 // through the public GraphQL API only, by concurrent clients that read and write donors, stock
-// and blood requests while the test cuts one instance off from Redis and SIGKILLs another.
+// and blood requests while the test cuts one instance off from Redis, SIGKILLs another in the
+// middle of a write and starts a replacement, then silently partitions the first one again.
 // Every operation is recorded with its invocation and completion time; the history checker
 // (test/helpers/history.ts) then fails any read that returned a state older than a write
 // acknowledged before the read began (SPEC §6.4), and the test prints how many it checked.
