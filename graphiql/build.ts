@@ -3,9 +3,13 @@
 // JSON, GraphQL) into content-hashed assets; index.html gets their names. Nothing is fetched at
 // build or run time: every input is in this folder or node_modules.
 //
-//   npx tsx graphiql/build.ts [--out dist/public/graphiql] [--no-minify]
+//   npx tsx graphiql/build.ts [--out dist/public/graphiql] [--no-minify] [--if-changed]
+//
+// --if-changed (what `npm start` uses) keeps a build whose inputs (this folder, the lock file)
+// are unchanged: the bundle takes seconds, and `npm start` would otherwise redo it every time.
 //
 // `npm run build` (and so `npm start`) runs it; src/http/static.ts serves the result at /graphiql.
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { build, type Metafile } from 'esbuild';
@@ -22,12 +26,34 @@ export interface GraphiQLBuildOptions {
   outDir?: string;
   /** Default true. */
   minify?: boolean;
+  /** Keep the existing build when its inputs are unchanged. Default false. */
+  ifChanged?: boolean;
 }
 
 export interface GraphiQLBuild {
   outDir: string;
   /** Paths relative to outDir, e.g. `assets/main-ABCD1234.js`. */
   files: string[];
+  /** True when ifChanged kept the existing build. */
+  kept: boolean;
+}
+
+/** Written into the build (a dot-file, so never served): the digest of the inputs it was built from. */
+const INPUTS_FILE = '.inputs';
+
+/** A digest of everything the build reads: this folder's sources, the publish helper, the lock file (package versions), the options. */
+async function inputsDigest(minify: boolean): Promise<string> {
+  const hash = createHash('sha256').update(`minify=${minify}\n`);
+  const files = [
+    ...(await listFiles(path.join(HERE, 'src'))).map((f) => path.join(HERE, 'src', f)),
+    path.join(HERE, 'index.html'),
+    path.join(HERE, 'build.ts'),
+    path.join(HERE, '..', 'tools', 'publish-dir.ts'),
+    path.join(HERE, '..', 'dashboard', 'public', 'favicon.svg'),
+    path.join(HERE, '..', 'package-lock.json'),
+  ];
+  for (const file of files) hash.update(`${path.relative(HERE, file)}\n`).update(await fs.readFile(file));
+  return hash.digest('hex');
 }
 
 const WORKERS = {
@@ -41,6 +67,14 @@ const TARGET = ['chrome110', 'edge110', 'firefox115', 'safari16'];
 export async function buildGraphiQL(options: GraphiQLBuildOptions = {}): Promise<GraphiQLBuild> {
   const outDir = path.resolve(options.outDir ?? DEFAULT_OUT_DIR);
   const minify = options.minify ?? true;
+  const digest = await inputsDigest(minify);
+  if (options.ifChanged) {
+    const previous = await fs.readFile(path.join(outDir, INPUTS_FILE), 'utf8').catch(() => null);
+    if (previous === digest) {
+      const files = await listFiles(outDir).catch(() => null);
+      if (files?.includes('index.html')) return { outDir, files: files.filter((f) => f !== INPUTS_FILE), kept: true };
+    }
+  }
   // Build beside the target and swap it in, so a running server (or a second build) never sees half a build.
   const staging = await stagingDir(outDir);
   try {
@@ -98,8 +132,9 @@ export async function buildGraphiQL(options: GraphiQLBuildOptions = {}): Promise
     await fs.copyFile(path.join(HERE, '..', 'dashboard', 'public', 'favicon.svg'), path.join(staging, 'favicon.svg'));
 
     const files = await listFiles(staging);
+    await fs.writeFile(path.join(staging, INPUTS_FILE), digest);
     await publishDir(staging, outDir);
-    return { outDir, files };
+    return { outDir, files, kept: false };
   } catch (err) {
     await fs.rm(staging, { recursive: true, force: true });
     throw err;
@@ -112,10 +147,11 @@ if (require.main === module) {
   const args = process.argv.slice(2);
   const outIndex = args.indexOf('--out');
   const started = performance.now();
-  buildGraphiQL({ outDir: outIndex >= 0 ? args[outIndex + 1] : undefined, minify: !args.includes('--no-minify') }).then(
-    ({ outDir, files }) => {
+  buildGraphiQL({ outDir: outIndex >= 0 ? args[outIndex + 1] : undefined, minify: !args.includes('--no-minify'), ifChanged: args.includes('--if-changed') }).then(
+    ({ outDir, files, kept }) => {
       const ms = Math.round(performance.now() - started);
-      console.log(`graphiql built in ${ms} ms: ${files.length} files in ${path.relative(process.cwd(), outDir) || '.'}`);
+      const where = path.relative(process.cwd(), outDir) || '.';
+      console.log(kept ? `graphiql is up to date: ${files.length} files in ${where}` : `graphiql built in ${ms} ms: ${files.length} files in ${where}`);
     },
     (err: unknown) => {
       console.error(err instanceof Error ? err.message : err);

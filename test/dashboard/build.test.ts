@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, promises as fs, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { buildGraphiQL } from '../../graphiql/build.js';
 import { listFiles, publishDir, stagingDir } from '../../tools/publish-dir.js';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -86,3 +87,17 @@ test('many folders published at once to one place: every publish succeeds and on
     expect(leftovers(target)).toEqual([]);
   }
 });
+
+test('GraphiQL is rebuilt only when its inputs changed, as npm start asks (--if-changed)', async () => {
+  const outDir = path.join(tmp, 'public', 'graphiql');
+  const first = await buildGraphiQL({ outDir, ifChanged: true });
+  expect(first.kept).toBe(false);
+  expectCompleteSite(outDir, '/graphiql');
+  const again = await buildGraphiQL({ outDir, ifChanged: true });
+  expect(again).toEqual({ ...first, kept: true });
+  // Other options are other inputs: built again.
+  const unminified = await buildGraphiQL({ outDir, ifChanged: true, minify: false });
+  expect(unminified.kept).toBe(false);
+  expectCompleteSite(outDir, '/graphiql');
+  expect(leftovers(outDir)).toEqual([]);
+}, 120_000);
