@@ -4,7 +4,8 @@
 # files it reads at run time (schema/ for the SDL, drizzle/ for migrations, dist/public for the
 # dashboard; see src/graphql/schema.ts, src/db/migrate.ts, src/http/static.ts).
 
-# ---- build: every dependency, then `npm run build` (tsc → dist/src, esbuild → dist/public/dashboard)
+# ---- build: every dependency, then `npm run build` (tsc → dist/src, esbuild → dist/public/dashboard
+# and dist/public/graphiql; the runtime serves /graphiql only outside production)
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 # Manifests first, so the npm ci layer is reused until package-lock.json changes.
@@ -15,6 +16,8 @@ COPY schema ./schema
 COPY drizzle ./drizzle
 COPY src ./src
 COPY dashboard ./dashboard
+COPY graphiql ./graphiql
+COPY tools ./tools
 RUN npm run build
 
 # ---- deps: production dependencies only, installed from the same lock file

@@ -1,4 +1,4 @@
-// Kept as an entry point because the README cites it: the fanout measurement now lives in the
+// Kept as an entry point because docs/performance.md cites it: the fanout measurement now lives in the
 // `npm run bench` flow (bench/lib/fanout.ts; PostgreSQL and Redis from bench/lib/services.ts,
 // two Lifeline processes, two subscriber processes, memory per idle subscription).
 //

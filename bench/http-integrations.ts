@@ -1,4 +1,4 @@
-// Compares HTTP integrations for Apollo Server 5 on a cached query (README, Development).
+// Compares HTTP integrations for Apollo Server 5 on a cached query (docs/development.md).
 //
 //   npx tsx bench/http-integrations.ts [--duration 10] [--connections 50] [--warmup 3] [--rounds 1]
 //

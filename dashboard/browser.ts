@@ -34,8 +34,8 @@ export interface HeadlessBrowser {
 export function assertChromiumInstalled(): void {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
-      `Chromium not found at ${CHROMIUM_PATH}: the dashboard's browser test needs Debian's chromium ` +
-        '(`apt-get install -y chromium`; .ci/run installs it when missing), or set CHROMIUM_PATH.',
+      `Chromium not found at ${CHROMIUM_PATH}: the browser tests need Debian's chromium ` +
+        '(`apt-get install -y chromium`; `npm test` installs it when missing, via tools/setup-test-deps.sh), or set CHROMIUM_PATH.',
     );
   }
 }

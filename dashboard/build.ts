@@ -8,6 +8,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
+import { listFiles, publishDir, stagingDir } from '../tools/publish-dir.js';
 
 const HERE = __dirname;
 /** Where `npm start` serves the page from (see src/http/static.ts). */
@@ -30,9 +31,9 @@ export interface DashboardBuild {
 
 export async function buildDashboard(options: DashboardBuildOptions = {}): Promise<DashboardBuild> {
   const outDir = path.resolve(options.outDir ?? DEFAULT_OUT_DIR);
-  // Build beside the target and swap it in, so a running server never sees half a build.
-  const staging = `${outDir}.tmp-${process.pid}-${Date.now()}`;
-  await fs.mkdir(staging, { recursive: true });
+  // Build beside the target and swap it in, so a running server never sees half a build and two
+  // builds at once (two `npm start` from one checkout) both succeed: see tools/publish-dir.ts.
+  const staging = await stagingDir(outDir);
   try {
     const result = await build({
       entryPoints: [path.join(HERE, 'src', 'main.ts')],
@@ -68,23 +69,13 @@ export async function buildDashboard(options: DashboardBuildOptions = {}): Promi
     await fs.writeFile(path.join(staging, 'index.html'), template.replace('<!-- build: assets -->', tags));
     await fs.cp(path.join(HERE, 'public'), staging, { recursive: true });
 
-    await fs.rm(outDir, { recursive: true, force: true });
-    await fs.mkdir(path.dirname(outDir), { recursive: true });
-    await fs.rename(staging, outDir);
+    const files = await listFiles(staging);
+    await publishDir(staging, outDir);
+    return { outDir, files };
   } catch (err) {
     await fs.rm(staging, { recursive: true, force: true });
     throw err;
   }
-  return { outDir, files: await listFiles(outDir) };
-}
-
-async function listFiles(dir: string, prefix = ''): Promise<string[]> {
-  const files: string[] = [];
-  for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
-    if (entry.isDirectory()) files.push(...(await listFiles(path.join(dir, entry.name), `${prefix}${entry.name}/`)));
-    else files.push(`${prefix}${entry.name}`);
-  }
-  return files.sort();
 }
 
 if (require.main === module) {

@@ -1,4 +1,4 @@
-// Takes the README's picture of the dashboard from a running server:
+// Takes docs/dashboard.md's picture of the dashboard from a running server:
 //
 //   npm start &                                  # demo data on embedded PGlite
 //   npx tsx dashboard/screenshot.ts [http://127.0.0.1:4000] [docs/dashboard.png]

@@ -28,7 +28,7 @@ import { formatError } from './graphql/format-error.js';
 import { buildSchema } from './graphql/schema.js';
 import { MAX_TOKENS, operationCostPlugin, operationLimitsRule } from './graphql/operation-limits.js';
 import { createHttpHandler } from './http/server.js';
-import { createStaticSite, defaultDashboardDir } from './http/static.js';
+import { createStaticSite, defaultDashboardDir, defaultSiteDir } from './http/static.js';
 import { attachWebSocket, type WebSocketLimits, type WebSocketStats } from './http/ws.js';
 import { createDashboardFeed } from './modules/dashboard/subscriptions.js';
 import { cacheDeclarations } from './modules/index.js';
@@ -74,6 +74,8 @@ export interface AppOptions {
   cacheClock?: () => number;
   /** The built dashboard page served at /dashboard (issue 8). Default dist/public/dashboard, written by `npm run build`. */
   dashboardDir?: string;
+  /** The built offline GraphiQL page served at /graphiql outside production. Default dist/public/graphiql, written by `npm run build`. */
+  graphiqlDir?: string;
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -281,6 +283,19 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         buildHint: 'Run `npm run build` (or `npm start`, which builds it).',
         logger,
       }),
+      // GraphiQL served from this server, for exploring the schema with no internet access (the
+      // Sandbox landing page loads from Apollo's CDN). Off in production, like introspection.
+      graphiql: isProduction
+        ? undefined
+        : createStaticSite({
+            root: options.graphiqlDir ?? defaultSiteDir('graphiql'),
+            mountPath: '/graphiql',
+            buildHint: 'Run `npm run build` (or `npm start`, which builds it).',
+            // Monaco (GraphiQL's editor) writes inline styles and runs web workers from our own origin.
+            contentSecurityPolicy:
+              "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; worker-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+            logger,
+          }),
       maxBodyBytes: config.maxBodyBytes,
       now: cache?.now,
       logger,

@@ -26,6 +26,7 @@ async function main() {
       onListening: ({ port }) => {
         const host = config.host.includes(':') ? `[${config.host}]` : config.host;
         console.log(`Lifeline is serving GraphQL at http://${host}:${port}/graphql (${config.webConcurrency} workers)`);
+        console.log(developerUrls(`http://${host}:${port}`, config));
       },
     });
     return;
@@ -33,12 +34,32 @@ async function main() {
   await runInstance(config, logger);
 }
 
+/** Every page a developer opens, one per line, under the first line (which names /graphql alone, for scripts that read it). */
+function developerUrls(base: string, config: Pick<Config, 'nodeEnv'>): string {
+  const production = config.nodeEnv === 'production';
+  const rows: [string, string][] = [
+    ...(production
+      ? []
+      : ([
+          ['Apollo Sandbox', `${base}/graphql    (loads from Apollo's CDN: needs the internet)`],
+          ['GraphiQL', `${base}/graphiql   (served from here: works offline)`],
+        ] as [string, string][])),
+    ['Dashboard', `${base}/dashboard`],
+    ['Metrics', `${base}/metrics`],
+    ['Readiness', `${base}/ready`],
+  ];
+  return rows.map(([name, text]) => `  ${name.padEnd(16)}${text}`).join('\n');
+}
+
 async function runInstance(config: Config, logger: Logger) {
   if (config.jwtSecretGenerated) logger.warn('JWT_SECRET is not set: using a random secret, so tokens stop working when this process restarts');
   const app = await createApp(config, { logger });
   const { url } = await app.start();
   logger.info({ url: `${url}/graphql`, database: app.database.driver, redis: config.redisUrl ? 'redis' : 'in-process' }, 'Lifeline is ready');
-  if (!cluster.isWorker) console.log(`Lifeline is serving GraphQL at ${url}/graphql`);
+  if (!cluster.isWorker) {
+    console.log(`Lifeline is serving GraphQL at ${url}/graphql`);
+    console.log(developerUrls(url, config));
+  }
 
   let shuttingDown = false;
   const shutdown = (signal: string) => {

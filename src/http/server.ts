@@ -42,6 +42,8 @@ export interface HttpHandlerOptions {
   readiness: DependencyCheck[];
   /** The dashboard page's static files (issue 8), answering /dashboard and /dashboard/*; unset = 404. */
   dashboard?: StaticSiteHandler;
+  /** The offline GraphiQL page's static files, answering /graphiql and /graphiql/*; unset = 404. */
+  graphiql?: StaticSiteHandler;
   maxBodyBytes: number;
   /** The cache's clock, for Age and stored-at times. */
   now?: () => number;
@@ -357,6 +359,7 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
         default:
           // The live dashboard page (issue 8): /dashboard and the files under it (http/static.ts).
           if (options.dashboard && (url.pathname === '/dashboard' || url.pathname.startsWith('/dashboard/'))) return options.dashboard(req, res, url.pathname);
+          if (options.graphiql && (url.pathname === '/graphiql' || url.pathname.startsWith('/graphiql/'))) return options.graphiql(req, res, url.pathname);
           return sendJson(res, 404, { error: `No route for ${url.pathname}. GraphQL lives at /graphql.` });
       }
     };

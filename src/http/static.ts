@@ -20,6 +20,8 @@ export interface StaticSiteOptions {
   mountPath: string;
   /** Shown in the 503 answered while `root` holds no index.html. */
   buildHint?: string;
+  /** Content-Security-Policy of the HTML pages; default: only the site's own origin, no inline styles. */
+  contentSecurityPolicy?: string;
   logger: Logger;
 }
 
@@ -28,13 +30,18 @@ export interface StaticSiteOptions {
  * root so it is the same whether this file runs from src/ (tsx, jest) or dist/src/ (npm start).
  */
 export function defaultDashboardDir(from: string = __dirname): string {
+  return defaultSiteDir('dashboard', from);
+}
+
+/** Where `npm run build` puts a static site (`dashboard`, `graphiql`): dist/public/<name> under the project root. */
+export function defaultSiteDir(name: string, from: string = __dirname): string {
   let dir = from;
   while (!existsSync(path.join(dir, 'package.json'))) {
     const parent = path.dirname(dir);
-    if (parent === dir) return path.resolve('dist', 'public', 'dashboard');
+    if (parent === dir) return path.resolve('dist', 'public', name);
     dir = parent;
   }
-  return path.join(dir, 'dist', 'public', 'dashboard');
+  return path.join(dir, 'dist', 'public', name);
 }
 
 /** Answers a request whose path is `mountPath` or starts with `mountPath/`. */
@@ -83,6 +90,9 @@ const HTML_SECURITY_HEADERS: Record<string, string> = {
 export function createStaticSite(options: StaticSiteOptions): StaticSiteHandler {
   const { mountPath, logger } = options;
   const root = path.resolve(options.root);
+  const htmlHeaders = options.contentSecurityPolicy
+    ? { ...HTML_SECURITY_HEADERS, 'content-security-policy': options.contentSecurityPolicy }
+    : HTML_SECURITY_HEADERS;
   // Loaded once; a failed load (not built yet) is retried by the next request.
   let loading: Promise<Map<string, StaticFile>> | null = null;
   const files = () => {
@@ -133,7 +143,7 @@ export function createStaticSite(options: StaticSiteOptions): StaticSiteHandler 
       etag: file.etag,
       vary: 'accept-encoding',
       'x-content-type-options': 'nosniff',
-      ...(file.contentType.startsWith('text/html') ? HTML_SECURITY_HEADERS : {}),
+      ...(file.contentType.startsWith('text/html') ? htmlHeaders : {}),
     };
     if (etagMatches(req.headers['if-none-match'], file.etag)) {
       res.writeHead(304, headers);
@@ -195,7 +205,10 @@ function prepare(name: string, body: Buffer): StaticFile {
   };
   const compressible = /^(text\/|application\/json|image\/svg)/.test(contentType);
   if (compressible && body.length > 1024) {
-    const br = brotliCompressSync(body, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: body.length } });
+    // Quality 11 costs seconds per MB: large bundles (GraphiQL's editor) get a quality that
+    // compresses them in well under a second, still far smaller than gzip -9.
+    const quality = body.length > 256 * 1024 ? 5 : 11;
+    const br = brotliCompressSync(body, { params: { [zlib.BROTLI_PARAM_QUALITY]: quality, [zlib.BROTLI_PARAM_SIZE_HINT]: body.length } });
     const gzip = gzipSync(body, { level: 9 });
     if (br.length < body.length) file.br = br;
     if (gzip.length < body.length) file.gzip = gzip;

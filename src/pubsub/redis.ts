@@ -37,7 +37,7 @@
 // Redis Cluster: the stream and version keys of a topic share the `{events:<topic>}` hash tag, so
 // the script runs on one slot; the topics spread over the masters. The broadcast is classic
 // PUBLISH, which a cluster forwards to every node over its bus, so the subscriber connection may
-// sit on any node (see the README's Redis Cluster section for why not sharded pub/sub).
+// sit on any node (see docs/runbook.md, "Redis Cluster", for why not sharded pub/sub).
 import type { Logger } from '../observability/logger.js';
 import type { RedisClient } from '../redis/client.js';
 import {

@@ -8,15 +8,22 @@ import { firstTable, readme, ROOT, section } from './readme.js';
 
 const CONFIG_TS = path.join(ROOT, 'src', 'config.ts');
 
-/** README rows: variable name → default cell. */
-function readmeTable(): Map<string, string> {
+interface Row {
+  /** The default cell. */
+  def: string;
+  /** The meaning cell starts with **planned**: the server does not read the variable yet. */
+  planned: boolean;
+}
+
+/** README rows: variable name → default cell, and whether the row is marked planned. */
+function readmeTable(): Map<string, Row> {
   const rows = firstTable(section(readme(), '## Configuration'));
-  const table = new Map<string, string>();
-  for (const [name, def] of rows) {
+  const table = new Map<string, Row>();
+  for (const [name, def, meaning] of rows) {
     const m = /^`([A-Z][A-Z0-9_]*)`$/.exec(name ?? '');
     if (!m) throw new Error(`README configuration row does not start with a \`VARIABLE\`: ${JSON.stringify(name)}`);
     if (table.has(m[1]!)) throw new Error(`README configuration table lists ${m[1]} twice`);
-    table.set(m[1]!, def ?? '');
+    table.set(m[1]!, { def: def ?? '', planned: /^\*\*planned\*\*/i.test(meaning ?? '') });
   }
   return table;
 }
@@ -44,20 +51,25 @@ function configVariables(): Set<string> {
 
 const camel = (name: string) => name.toLowerCase().replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 
-test('the README configuration table lists exactly the variables src/config.ts reads', () => {
-  const documented = [...readmeTable().keys()].sort();
+test('the README configuration table lists exactly the variables src/config.ts reads, plus the ones marked planned', () => {
+  const table = readmeTable();
+  const documented = [...table.keys()].filter((n) => !table.get(n)!.planned).sort();
+  const planned = [...table.keys()].filter((n) => table.get(n)!.planned).sort();
   const read = [...configVariables()].sort();
   expect(read.length).toBeGreaterThan(10);
-  expect({ inReadmeNotRead: documented.filter((n) => !read.includes(n)), readNotInReadme: read.filter((n) => !documented.includes(n)) }).toEqual({
-    inReadmeNotRead: [],
-    readNotInReadme: [],
-  });
+  expect({
+    inReadmeNotRead: documented.filter((n) => !read.includes(n)),
+    readNotInReadme: read.filter((n) => !table.has(n)),
+    // A planned variable that src/config.ts now reads: drop "**planned**:" from its row (and check its default).
+    plannedButRead: planned.filter((n) => read.includes(n)),
+  }).toEqual({ inReadmeNotRead: [], readNotInReadme: [], plannedButRead: [] });
 });
 
 test('every default the table states is the one loadConfig applies to an empty environment', () => {
   const defaults = loadConfig({});
   let checked = 0;
-  for (const [name, cell] of readmeTable()) {
+  for (const [name, { def: cell, planned }] of readmeTable()) {
+    if (planned) continue; // not read yet: no default to compare
     const field = camel(name) as keyof Config;
     if (cell.startsWith('unset')) {
       // "unset: ..." documents what happens without the variable; the value stays unset.

@@ -23,8 +23,12 @@ test('starts on embedded PGlite with demo data, serves the example query, exits 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   try {
-    const line = await waitForLine(child, /http:\/\/127\.0\.0\.1:\d+\/graphql/, 120_000);
-    const url = line.replace(/\/graphql$/, '');
+    // Start-up prints the GraphQL URL, then every page a developer opens.
+    const printed = await waitForLine(child, /http:\/\/127\.0\.0\.1:\d+\/graphql\n[\s\S]*\/ready\n/, 120_000);
+    const url = printed.match(/^http:\/\/127\.0\.0\.1:\d+/)![0];
+    const pages = [...printed.matchAll(/^ +[A-Z][\w ]+?\s{2,}(http:\/\/\S+)/gm)].map((m) => m[1]!.slice(url.length));
+    expect(pages).toEqual(['/graphql', '/graphiql', '/dashboard', '/metrics', '/ready']);
+    expect((await fetch(`${url}/metrics`)).status).toBe(200);
     const data = expectNoErrors(await gql(url, '{ availability(bloodGroup: O_NEG) { units hospital { name } } }'));
     expect(data.availability.length).toBeGreaterThan(0);
     const login = expectNoErrors(await gql(url, 'mutation { login(email: "staff@lifeline.example", password: "staff-password") { accessToken } }'));

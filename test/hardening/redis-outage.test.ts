@@ -129,7 +129,7 @@ async function untilCacheServes(url: string, timeoutMs = 15_000) {
 const summary = (label: string, reads: Read[], writes: Write[]) => {
   const ms = reads.map((r) => r.ms).sort((x, y) => x - y);
   const q = (p: number) => Math.round(ms[Math.min(ms.length - 1, Math.floor(p * ms.length))] ?? 0);
-  // Printed so a run shows what was measured (the README quotes these).
+  // Printed so a run shows what was measured (docs/failure-modes.md quotes these).
   console.log(`${label}: ${reads.length} reads p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${q(1)} ms; ${writes.length} writes max ${Math.round(Math.max(...writes.map((w) => w.ms)))} ms`);
 };
 
