@@ -245,10 +245,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       apollo,
       verify: (authorization) => withHttpStatus(() => auth.verify(authorization)),
       checkSession: (viewer) => withHttpStatus(() => auth.checkSession(viewer)),
-      context: (viewer, requestId, scope, client) => {
-        const context = createContext(services, viewer, requestId, scope);
-        return credentialLimiter && client ? credentialLimiter.bind(context, client) : context;
-      },
+      context: (viewer, requestId, request) => createContext(services, viewer, requestId, request),
       rateLimit: rateLimiter ? (key) => rateLimiter.consume(key) : undefined,
       trustedProxies: config.trustProxy,
       requestTimeoutMs: config.requestTimeoutMs,

@@ -8,6 +8,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, RLWrapperTimeouts, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { ErrorCode } from '../graphql/errors.js';
+import type { RequestState } from '../graphql/request-state.js';
 import type { RedisClient } from '../redis/client.js';
 
 export interface RateLimitVerdict {
@@ -88,16 +89,17 @@ export function rateLimitedError(verdict: RateLimitVerdict, what = 'Too many req
 
 // ---------------------------------------------------------------- login and register
 
-/** Who sent an operation, as far as the transport knows. */
-export interface ClientInfo {
-  ip: string;
+/** The part of an operation's context the credential limiter reads: the request state every copy of it shares. */
+export interface ClientContext {
+  request: Pick<RequestState, 'client'>;
 }
 
 export interface CredentialLimiter {
-  /** The Apollo plugin that checks `login` (per IP and email) and `register` (per IP) before they run. */
-  plugin: ApolloServerPlugin<object>;
-  /** Records the client of an operation's context (called by the HTTP adapter when it builds the context). */
-  bind<T extends object>(context: T, client: ClientInfo): T;
+  /**
+   * The Apollo plugin that checks `login` (per client address and email) and `register` (per
+   * client address) before they run. The address is the request state's, set by the transport.
+   */
+  plugin: ApolloServerPlugin<ClientContext>;
 }
 
 /**
@@ -108,8 +110,7 @@ export interface CredentialLimiter {
  * of an operation takes one point.
  */
 export function createCredentialLimiter(limiter: RateLimiter): CredentialLimiter {
-  const clients = new WeakMap<object, ClientInfo>();
-  const plugin: ApolloServerPlugin<object> = {
+  const plugin: ApolloServerPlugin<ClientContext> = {
     async requestDidStart() {
       return {
         async didResolveOperation({ operation, document, schema, request, contextValue }) {
@@ -130,7 +131,8 @@ export function createCredentialLimiter(limiter: RateLimiter): CredentialLimiter
           };
           collect(operation.selectionSet, new Set());
           if (!fields.length) return;
-          const ip = clients.get(contextValue)?.ip ?? 'unknown';
+          // Read through the request state, never keyed by the context object: Apollo hands plugins a copy.
+          const ip = contextValue.request.client?.ip ?? 'unknown';
           for (const field of fields) {
             let key = `register|${ip}`;
             if (field.name.value === 'login') {
@@ -152,11 +154,5 @@ export function createCredentialLimiter(limiter: RateLimiter): CredentialLimiter
       };
     },
   };
-  return {
-    plugin,
-    bind(context, client) {
-      clients.set(context, client);
-      return context;
-    },
-  };
+  return { plugin };
 }

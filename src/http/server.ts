@@ -6,12 +6,12 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import { GraphQLError, Kind, parse, type OperationDefinitionNode } from 'graphql';
-import type { ClientInfo, RateLimitVerdict } from '../auth/rate-limit.js';
+import type { RateLimitVerdict } from '../auth/rate-limit.js';
 import type { Viewer } from '../auth/types.js';
 import type { CacheScope } from '../cache/cache.js';
 import { requestHash, sha256, type CachedResponse, type Lookup, type ResponseCache } from '../cache/response-cache.js';
-import type { OperationOutcome } from '../graphql/cache-plugin.js';
 import type { GraphQLContext } from '../graphql/context.js';
+import { newRequestState, type OperationOutcome, type RequestState } from '../graphql/request-state.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { noteErrors, noteOperation, noteResponse, type RequestObserver } from '../observability/request-log.js';
@@ -28,7 +28,8 @@ export interface HttpHandlerOptions {
   verify(authorization: string | undefined): Promise<Viewer | null>;
   /** Throws a GraphQLError when the viewer's session was revoked (one Redis read). */
   checkSession(viewer: Viewer): Promise<void>;
-  context(viewer: Viewer | null, requestId: string, scope?: CacheScope, client?: ClientInfo): GraphQLContext;
+  /** The operation's context; `request` is its state shared by reference (client address, cache scope, outcome). */
+  context(viewer: Viewer | null, requestId: string, request: RequestState): GraphQLContext;
   /** Takes one point from a client's budget (issue 5); unset = no rate limit. Applied before the cache, so hits count too. */
   rateLimit?: (key: string) => Promise<RateLimitVerdict>;
   /** Proxies in front of the server whose X-Forwarded-For entries are trusted (see http/limits.ts). Default 0. */
@@ -170,17 +171,18 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     res.end(executed.body);
   };
 
-  async function execute(req: IncomingMessage, method: string, url: URL, body: unknown, requestId: string, viewer: Viewer | null | GraphQLError, scope?: CacheScope): Promise<Executed> {
+  async function execute(req: IncomingMessage, method: string, url: URL, body: unknown, requestId: string, viewer: Viewer | null | GraphQLError, ip: string, scope?: CacheScope): Promise<Executed> {
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
-    let context: GraphQLContext | undefined;
+    // Filled in by Apollo's plugins through every copy of the context (request-state.ts).
+    const request = newRequestState({ ip }, scope ?? null);
     const pending = apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method, headers, search: url.search, body },
       context: async () => {
         if (viewer instanceof GraphQLError) throw viewer;
-        return (context = options.context(viewer, requestId, scope, { ip: clientIp(req, options.trustedProxies) }));
+        return options.context(viewer, requestId, request);
       },
     });
     // Issue 5: a hung PostgreSQL (no answer, no error) must not hold the client forever. The late
@@ -193,7 +195,7 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     let text = '';
     if (response.body.kind === 'complete') text = response.body.string;
     else for await (const chunk of response.body.asyncIterator) text += chunk;
-    return { status: response.status ?? 200, headers: [...response.headers], body: text, outcome: context?.outcome.current ?? undefined };
+    return { status: response.status ?? 200, headers: [...response.headers], body: text, outcome: request.outcome ?? undefined };
   }
 
   /** A response the cache may keep: a query, no errors, a non-zero maxAge, PRIVATE only with a user. */
@@ -218,7 +220,9 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     }
     // Rate limit (issue 5): its Redis round trip overlaps the body read and the cache lookup; its
     // verdict is awaited before anything is served or executed, cache hits included.
-    const verdict = options.rateLimit?.(rateLimitKey(viewer instanceof GraphQLError ? null : viewer, clientIp(req, options.trustedProxies)));
+    // The client's address (X-Forwarded-For only from TRUST_PROXY proxies): the request budget's key, and the sign-in limiter's.
+    const ip = clientIp(req, options.trustedProxies);
+    const verdict = options.rateLimit?.(rateLimitKey(viewer instanceof GraphQLError ? null : viewer, ip));
     const refused = async () => {
       const v = await verdict;
       return v && !v.allowed ? v : null;
@@ -272,7 +276,7 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
       const limited = await refused();
       if (limited) return sendRateLimited(res, limited);
       if (!(viewer instanceof GraphQLError)) viewer = await sessionChecked(viewer);
-      return send(res, await execute(req, method, url, bodyForExecution(), requestId, viewer), 'BYPASS');
+      return send(res, await execute(req, method, url, bodyForExecution(), requestId, viewer, ip), 'BYPASS');
     }
     let hash = remembered?.hash;
     if (!hash) {
@@ -294,13 +298,13 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
       responseCache!.lookup(hash, viewer?.userId ?? null),
     ]);
     if (limited) return sendRateLimited(res, limited);
-    if (checked instanceof GraphQLError) return send(res, await execute(req, method, url, bodyForExecution(), requestId, checked), 'BYPASS');
+    if (checked instanceof GraphQLError) return send(res, await execute(req, method, url, bodyForExecution(), requestId, checked, ip), 'BYPASS');
     const csrfOk = method === 'POST' || passesCsrfCheck(req);
     if (lookup.hit && !lookup.stale && csrfOk) return sendHit(res, lookup.hit, false);
 
     /** Executes the operation and stores its response when cacheable; `stored` only if the fenced write was accepted. */
     const run = async (): Promise<{ executed: Executed; stored: CachedResponse | null; entry: CachedResponse | null }> => {
-      const executed = await execute(req, method, url, bodyForExecution(), requestId, viewer, lookup.scope);
+      const executed = await execute(req, method, url, bodyForExecution(), requestId, viewer, ip, lookup.scope);
       const entry = cacheable(executed, viewer as Viewer | null, lookup.scope.tags);
       const stored = entry ? await responseCache!.store(lookup, entry, lookup.scope.tags) : false;
       return { executed, stored: stored ? entry : null, entry };

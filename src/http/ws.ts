@@ -254,8 +254,8 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
       get cache() {
         return get().cache;
       },
-      get outcome() {
-        return get().outcome;
+      get request() {
+        return get().request;
       },
       get services() {
         return get().services;
