@@ -146,9 +146,10 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
   };
   const requestMemo = createRequestMemo<Operation>();
 
-  const sendHit = (res: ServerResponse, hit: CachedResponse, stale: boolean) => {
+  /** `expiresAt`: the entry's soft expiry when the cache read said (the rest of its life bounds max-age). */
+  const sendHit = (res: ServerResponse, hit: CachedResponse, stale: boolean, expiresAt = Infinity) => {
     const age = Math.max(0, Math.floor((now() - hit.storedAt) / 1000));
-    const maxAge = stale ? 0 : Math.max(0, hit.maxAge - age);
+    const maxAge = stale ? 0 : Math.max(0, Math.min(hit.maxAge - age, Math.floor((expiresAt - now()) / 1000)));
     const { body, headers } = readyOf(hit);
     res.writeHead(200, { ...headers, 'cache-control': cacheControlOf(hit, maxAge), age: String(age) });
     res.end(body);
@@ -199,13 +200,17 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
   }
 
   /** A response the cache may keep: a query, no errors, a non-zero maxAge, PRIVATE only with a user. */
-  const cacheable = (e: Executed, viewer: Viewer | null, tags: Iterable<string>): CachedResponse | null => {
+  const cacheable = (e: Executed, viewer: Viewer | null, scope: CacheScope): CachedResponse | null => {
     const o = e.outcome;
     if (e.status !== 200 || !o || o.operation !== 'query' || o.errorCodes.length || !o.policy) return null;
     if (o.policy.scope === 'PRIVATE' && !viewer) return null;
+    // Never fresher than the entries it was built from.
+    const maxAge = responseCache!.maxAgeFor(o.policy.maxAge, scope);
+    if (maxAge <= 0) return null;
+    const tags = scope.tags;
     const contentType = e.headers.find(([k]) => k === 'content-type')?.[1] ?? 'application/json; charset=utf-8';
     const cdnTags = o.policy.scope === 'PUBLIC' && sendCdnTags ? cdnTagHeader(tags) : null;
-    return { body: e.body, contentType, maxAge: o.policy.maxAge, scope: o.policy.scope, storedAt: now(), cdnTags };
+    return { body: e.body, contentType, maxAge, scope: o.policy.scope, storedAt: now(), cdnTags };
   };
 
   async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) {
@@ -300,12 +305,12 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     if (limited) return sendRateLimited(res, limited);
     if (checked instanceof GraphQLError) return send(res, await execute(req, method, url, bodyForExecution(), requestId, checked, ip), 'BYPASS');
     const csrfOk = method === 'POST' || passesCsrfCheck(req);
-    if (lookup.hit && !lookup.stale && csrfOk) return sendHit(res, lookup.hit, false);
+    if (lookup.hit && !lookup.stale && csrfOk) return sendHit(res, lookup.hit, false, lookup.expiresAt);
 
     /** Executes the operation and stores its response when cacheable; `stored` only if the fenced write was accepted. */
     const run = async (): Promise<{ executed: Executed; stored: CachedResponse | null; entry: CachedResponse | null }> => {
       const executed = await execute(req, method, url, bodyForExecution(), requestId, viewer, ip, lookup.scope);
-      const entry = cacheable(executed, viewer as Viewer | null, lookup.scope.tags);
+      const entry = cacheable(executed, viewer as Viewer | null, lookup.scope);
       const stored = entry ? await responseCache!.store(lookup, entry, lookup.scope.tags) : false;
       return { executed, stored: stored ? entry : null, entry };
     };
