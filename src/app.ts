@@ -69,6 +69,8 @@ export interface AppOptions {
    * stale read the guard prevents. Never set in production code.
    */
   unsafe?: { skipInvalidation?: boolean; skipFence?: boolean; skipL1Validation?: boolean };
+  /** TEST ONLY: awaited between an operation's execution and its response's write-back (a test commits a write there). */
+  beforeResponseStore?: (key: string) => Promise<void>;
   /** The clock (ms) cache freshness is judged by; tests move it to expire entries without sleeping. */
   cacheClock?: () => number;
   /** The built dashboard page served at /dashboard (issue 8). Default dist/public/dashboard, written by `npm run build`. */
@@ -167,7 +169,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // Not yet: asking now would only fail and open the cache's circuit breaker for a second.
     if (redis.status === 'ready') void cache.onReconnect();
   }
-  const responseCache = cache && config.cacheMode === 'full' ? createResponseCache({ cache }) : null;
+  const responseCache = cache && config.cacheMode === 'full' ? createResponseCache({ cache, beforeStore: options.beforeResponseStore }) : null;
 
   const services: AppServices = {
     database,

@@ -47,6 +47,8 @@ export interface ResponseCacheOptions {
   waitForHolderMs?: number;
   /** Lease lifetime: a crashed holder blocks nobody longer. Default 3,000 ms. */
   leaseMs?: number;
+  /** TEST ONLY: awaited after an operation ran and before its response is written back, so a test can commit a write in between. */
+  beforeStore?: (key: string) => Promise<void>;
 }
 
 export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -99,6 +101,7 @@ export function createResponseCache(options: ResponseCacheOptions) {
     async store(lookup: Lookup, response: CachedResponse, tags: Iterable<string>): Promise<boolean> {
       const isPrivate = response.scope === 'PRIVATE';
       if (isPrivate && !lookup.privateKey) return false;
+      await options.beforeStore?.(lookup.key);
       const allTags = [...tags, ...(isPrivate ? [userTag(lookup.userId!)] : [])];
       // An entry without tags could never be invalidated (e.g. a by-id miss that returned null).
       if (!allTags.length) return false;

@@ -159,9 +159,13 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
   const cacheControlOf = (entry: CachedResponse, maxAge: number) =>
     `max-age=${maxAge}, ${entry.scope.toLowerCase()}${sendCdnTags && entry.scope === 'PUBLIC' && !entry.cdnTags ? ', s-maxage=0' : ''}`;
 
-  const send = (res: ServerResponse, executed: Executed, xCache: 'MISS' | 'BYPASS', entry?: CachedResponse | null) => {
+  /** `entry`: what the cache stored of it; a response the cache did not keep goes out uncacheable (`stored` false). */
+  const send = (res: ServerResponse, executed: Executed, xCache: 'MISS' | 'BYPASS', entry?: CachedResponse | null, stored = true) => {
     for (const [key, value] of executed.headers) res.setHeader(key, value);
-    if (entry) {
+    // Not kept (write-back refused after a racing mutation, store down, sources about to expire,
+    // PRIVATE without a session): no shared cache or CDN may keep it either, and no purge tags.
+    if (!stored) res.setHeader('cache-control', 'no-store');
+    else if (entry) {
       res.setHeader('cache-control', cacheControlOf(entry, entry.maxAge));
       if (entry.scope === 'PUBLIC') for (const [key, value] of Object.entries(cdnHeaders(entry.cdnTags ?? null))) res.setHeader(key, value);
     }
@@ -315,11 +319,11 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
       return { executed, stored: stored ? entry : null, entry };
     };
     /** Sends an executed response; on a database failure a stale copy (never an invalidated one) is served instead. */
-    const answer = ({ executed, entry }: { executed: Executed; entry: CachedResponse | null }) => {
+    const answer = ({ executed, entry, stored }: { executed: Executed; entry: CachedResponse | null; stored: CachedResponse | null }) => {
       // A database error, or the request deadline (503, no outcome): a stale copy beats an error.
       const failed = executed.status === 503 || executed.outcome?.errorCodes.some((c) => c === 'SERVICE_UNAVAILABLE' || c === 'INTERNAL_SERVER_ERROR');
       if (!entry && lookup.hit && failed) return sendHit(res, lookup.hit, true);
-      send(res, executed, entry ? 'MISS' : 'BYPASS', entry);
+      send(res, executed, entry ? 'MISS' : 'BYPASS', stored, stored !== null || executed.outcome?.operation !== 'query');
     };
 
     // Only queries are coalesced: a mutation never has an entry, and two identical mutations are two writes.
