@@ -88,6 +88,9 @@ export function createResponseCache(options: ResponseCacheOptions) {
       return { scope, userId, key, privateKey, hit: hit?.value ?? null, stale: hit?.stale ?? false, expiresAt: hit?.expiresAt ?? Infinity };
     },
 
+    /** Whether the cache is in use now (false while degraded: writes are skipped, not refused). */
+    usable: () => cache.health().usable,
+
     /**
      * The fresh life (s) of a response built under `scope` whose hints allow `maxAge`: bounded by
      * what remains of the cached entries it was built from (rounded down, so never past them).
