@@ -61,6 +61,8 @@ test.each(['POST', 'GET'] as const)('%s: a response whose write-back a racing mu
   expect(cacheControl).toMatch(/no-store/);
   expect(raced.headers.get('cache-tag')).toBeNull();
   expect(raced.headers.get('surrogate-key')).toBeNull();
+  expect(raced.headers.get('etag')).toBeNull();
+  expect(raced.headers.get('cache-status')).toBe('Lifeline; fwd=uri-miss; detail=refused');
 
   // Nothing was stored: the next read is computed again and shows the mutation.
   const next = await gql(a.url, AVAILABILITY, undefined, { method });
