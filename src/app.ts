@@ -288,7 +288,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     httpServer,
     schema,
     authenticate,
-    context: (viewer) => createContext(services, viewer, `ws-${Date.now().toString(36)}`),
+    context: (viewer, request) => createContext(services, viewer, `ws-${Date.now().toString(36)}`, request),
+    checkCredentials: credentialLimiter?.check, // sign-in and sign-up limits, as over HTTP
     live, // live subscriptions
     limits: options.live,
     trustedProxies: config.trustProxy, // the per-address limit counts clients, not the load balancer

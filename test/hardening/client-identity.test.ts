@@ -7,6 +7,8 @@ import { useSeededDatabase } from '../helpers/fixtures.js';
 import { expectNoErrors, gql, type GqlResponse } from '../helpers/graphql.js';
 import { testRedisUrl, uniqueCachePrefix } from '../helpers/redis.js';
 import { DEMO_ACCOUNTS } from '../../src/db/seed.js';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 
 const db = useSeededDatabase();
 
@@ -64,4 +66,33 @@ test('TRUST_PROXY unset: a forged X-Forwarded-For does not pick a new budget', a
   const forged = await gql(b.url, REGISTER, { i: newDonor() }, from('203.0.113.200'));
   expect(forged.status).toBe(429);
   expect(codeOf(forged)).toBe('RATE_LIMITED');
+}, 60_000);
+
+/** One operation over graphql-ws: its result, or the errors it was refused with. */
+function overWebSocket(instance: Instance, query: string, variables: Record<string, unknown>) {
+  const client = createClient({ url: instance.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0 });
+  return new Promise<{ data?: unknown; errors?: readonly { extensions?: Record<string, unknown> }[] }>((resolve, reject) => {
+    let result: { data?: unknown; errors?: readonly { extensions?: Record<string, unknown> }[] } = {};
+    client.subscribe(
+      { query, variables },
+      {
+        next: (r) => (result = r as typeof result),
+        error: (err) => (Array.isArray(err) ? resolve({ errors: err }) : reject(err)),
+        complete: () => resolve(result),
+      },
+    );
+  }).finally(() => client.dispose());
+}
+
+test('sign-in over the WebSocket draws from the same budget as over HTTP', async () => {
+  const [a, b] = await cluster(2, {});
+  const { email, password } = DEMO_ACCOUNTS.donor;
+  for (let i = 0; i < 3; i++) {
+    const res = await overWebSocket(b, LOGIN, { e: email, p: 'wrong-password' });
+    expect(res.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  }
+  expect((await overWebSocket(b, LOGIN, { e: email, p: password })).errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+  const overHttp = await gql(a.url, LOGIN, { e: email, p: password });
+  expect(overHttp.status).toBe(429);
+  expect(codeOf(overHttp)).toBe('RATE_LIMITED');
 }, 60_000);
