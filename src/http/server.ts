@@ -124,9 +124,17 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
   // What is stored and what the caching headers say are the cache layer's decisions.
   const policy = createResponsePolicy({ responseCache, cdnTags: options.cdnTags ?? true, now });
 
+  /** The headers with their Vary added to one an earlier hook (CORS: Origin) already set, instead of replacing it. */
+  const withVary = <H extends Record<string, string | number>>(res: ServerResponse, headers: H): H => {
+    const existing = res.getHeader('vary');
+    if (!headers.vary || !existing) return headers;
+    const tokens = new Map<string, string>();
+    for (const t of `${String(existing)},${String(headers.vary)}`.split(',')) if (t.trim()) tokens.set(t.trim().toLowerCase(), t.trim());
+    return { ...headers, vary: [...tokens.values()].join(', ') };
+  };
   const sendJson = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     const payload = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(payload), ...headers });
+    res.writeHead(status, withVary(res, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(payload), ...headers }));
     res.end(payload);
   };
   /** The caching headers of an error answered before GraphQL runs (no-store: never stored, by anyone). */
@@ -161,7 +169,7 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
   /** A cached answer. `stale`: served past its fresh life (while it is refreshed, or instead of a database error). */
   const sendHit = (req: IncomingMessage, res: ServerResponse, hit: CachedResponse, stale: false | 'while-revalidate' | 'if-error', expiresAt: number) => {
     const { body, headers } = readyOf(hit);
-    const all = { ...headers, ...policy.headers({ kind: 'hit', entry: hit, stale, expiresAt }, (req.method ?? 'GET').toUpperCase() === 'GET') };
+    const all = withVary(res, { ...headers, ...policy.headers({ kind: 'hit', entry: hit, stale, expiresAt }, (req.method ?? 'GET').toUpperCase() === 'GET') });
     if (notModified(req, res, all)) return;
     res.writeHead(200, all);
     res.end(body);
@@ -169,8 +177,8 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
 
   /** An executed answer, with the caching headers of what the cache did with it. */
   const send = (req: IncomingMessage, res: ServerResponse, executed: Executed, xCache: 'MISS' | 'BYPASS', outcome: CacheOutcome) => {
-    const caching = policy.headers(outcome, outcome.kind === 'stored' && (req.method ?? 'GET').toUpperCase() === 'GET');
     for (const [key, value] of executed.headers) res.setHeader(key, value);
+    const caching = withVary(res, policy.headers(outcome, outcome.kind === 'stored' && (req.method ?? 'GET').toUpperCase() === 'GET'));
     for (const [key, value] of Object.entries(caching)) res.setHeader(key, value);
     res.setHeader('x-cache', xCache);
     noteResponse(res, executed.outcome, executed.body); // request log and metrics (issue 7)
