@@ -5,7 +5,7 @@
 import { startInstance, type Instance } from '../helpers/app.js';
 import { login, useSeededDatabase } from '../helpers/fixtures.js';
 import { expectNoErrors, gql } from '../helpers/graphql.js';
-import { testRedisUrl, uniqueCachePrefix } from '../helpers/redis.js';
+import { startPrivateRedis, testRedisUrl, uniqueCachePrefix } from '../helpers/redis.js';
 
 const db = useSeededDatabase();
 
@@ -73,3 +73,22 @@ test.each(['POST', 'GET'] as const)('%s: a response whose write-back a racing mu
   expect(next.headers.get('cache-control')).toMatch(/^max-age=\d+, public$/);
   expect((await gql(b.url, AVAILABILITY, undefined, { method })).headers.get('x-cache')).toBe('HIT');
 });
+
+test('with the cache store down, answers come from PostgreSQL and say they were not stored', async () => {
+  const redis = await startPrivateRedis();
+  const solo = await startInstance({ databaseUrl: db().url, redisUrl: redis.url, env: { CACHE_PREFIX: uniqueCachePrefix(), CACHE_MODE: 'full', CACHE_TIMEOUT_MS: '300' } });
+  const q = '{ hospitals { id name } }';
+  expect((await gql(solo.url, q)).headers.get('cache-status')).toMatch(/; stored; /);
+  await redis.kill();
+  for (const method of ['POST', 'GET'] as const) {
+    const res = await gql(solo.url, `query Down${method} { hospitals { id name } }`, undefined, { method });
+    expect(expectNoErrors(res).hospitals.length).toBeGreaterThan(0);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('cache-tag')).toBeNull();
+    expect(res.headers.get('etag')).toBeNull();
+    expect(res.headers.get('cache-status')).toBe('Lifeline; fwd=uri-miss; detail=unavailable');
+  }
+  // Back up before the instance stops: its Redis clients close cleanly then.
+  await redis.restart();
+  await solo.stop();
+}, 60_000);
