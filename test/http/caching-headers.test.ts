@@ -142,3 +142,14 @@ describe('errors answered before GraphQL runs are no-store', () => {
     expect(res.headers.get('cache-status')).toBe('Lifeline; fwd=bypass; detail=error');
   });
 });
+
+test('CACHE_MODE=entity: no response cache to ask; the hints\' Cache-Control goes out and Cache-Status says so', async () => {
+  const entity = await startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl(), env: { CACHE_PREFIX: uniqueCachePrefix(), CACHE_MODE: 'entity' } });
+  const res = await gql(entity.url, '{ campaigns(activeOnly: false) { id } }');
+  expectNoErrors(res);
+  expect(res.headers.get('x-cache')).toBe('BYPASS');
+  expect(res.headers.get('cache-control')).toBe('max-age=300, public');
+  expect(res.headers.get('cache-status')).toBe('Lifeline; fwd=bypass; detail=off');
+  expect(res.headers.get('etag')).toBeNull();
+  await entity.stop();
+});
