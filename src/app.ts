@@ -70,6 +70,8 @@ export interface AppOptions {
    * stale read the guard prevents. Never set in production code.
    */
   unsafe?: { skipInvalidation?: boolean; skipFence?: boolean; skipL1Validation?: boolean };
+  /** TEST ONLY: awaited between an operation's execution and its response's write-back (a test commits a write there). */
+  beforeResponseStore?: (key: string) => Promise<void>;
   /** The clock (ms) cache freshness is judged by; tests move it to expire entries without sleeping. */
   cacheClock?: () => number;
   /** The built dashboard page served at /dashboard (issue 8). Default dist/public/dashboard, written by `npm run build`. */
@@ -170,7 +172,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // Not yet: asking now would only fail and open the cache's circuit breaker for a second.
     if (redis.status === 'ready') void cache.onReconnect();
   }
-  const responseCache = cache && config.cacheMode === 'full' ? createResponseCache({ cache }) : null;
+  const responseCache = cache && config.cacheMode === 'full' ? createResponseCache({ cache, beforeStore: options.beforeResponseStore }) : null;
 
   const services: AppServices = {
     database,
@@ -251,10 +253,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       apollo,
       verify: (authorization) => withHttpStatus(() => auth.verify(authorization)),
       checkSession: (viewer) => withHttpStatus(() => auth.checkSession(viewer)),
-      context: (viewer, requestId, scope, client) => {
-        const context = createContext(services, viewer, requestId, scope);
-        return credentialLimiter && client ? credentialLimiter.bind(context, client) : context;
-      },
+      context: (viewer, requestId, request) => createContext(services, viewer, requestId, request),
       rateLimit: rateLimiter ? (key) => rateLimiter.consume(key) : undefined,
       trustedProxies: config.trustProxy,
       requestTimeoutMs: config.requestTimeoutMs,
@@ -308,7 +307,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     httpServer,
     schema,
     authenticate,
-    context: (viewer) => createContext(services, viewer, `ws-${Date.now().toString(36)}`),
+    context: (viewer, request) => createContext(services, viewer, `ws-${Date.now().toString(36)}`, request),
+    checkCredentials: credentialLimiter?.check, // sign-in and sign-up limits, as over HTTP
     live, // live subscriptions
     limits: options.live,
     trustedProxies: config.trustProxy, // the per-address limit counts clients, not the load balancer

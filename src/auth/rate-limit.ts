@@ -3,11 +3,12 @@
 // fails a request (SPEC §6.6): a call that errors or takes longer than timeoutMs is decided
 // by an in-process limiter instead (RLWrapperTimeouts + insuranceLimiter), so during an
 // outage each instance limits on its own.
-import { GraphQLError, getArgumentValues, Kind, type FieldNode, type SelectionSetNode } from 'graphql';
+import { GraphQLError, getArgumentValues, Kind, type DocumentNode, type FieldNode, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, RLWrapperTimeouts, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { ErrorCode } from '../graphql/errors.js';
+import type { ClientInfo, RequestState } from '../graphql/request-state.js';
 import type { RedisClient } from '../redis/client.js';
 
 export interface RateLimitVerdict {
@@ -88,16 +89,31 @@ export function rateLimitedError(verdict: RateLimitVerdict, what = 'Too many req
 
 // ---------------------------------------------------------------- login and register
 
-/** Who sent an operation, as far as the transport knows. */
-export interface ClientInfo {
-  ip: string;
+/** The part of an operation's context the credential limiter reads: the request state every copy of it shares. */
+export interface ClientContext {
+  request: Pick<RequestState, 'client'>;
 }
 
 export interface CredentialLimiter {
-  /** The Apollo plugin that checks `login` (per IP and email) and `register` (per IP) before they run. */
-  plugin: ApolloServerPlugin<object>;
-  /** Records the client of an operation's context (called by the HTTP adapter when it builds the context). */
-  bind<T extends object>(context: T, client: ClientInfo): T;
+  /**
+   * The Apollo plugin that checks `login` (per client address and email) and `register` (per
+   * client address) before they run. The address is the request state's, set by the transport.
+   */
+  plugin: ApolloServerPlugin<ClientContext>;
+  /**
+   * The same check for a transport that executes without Apollo (graphql-ws): takes the points of
+   * an operation's login and register fields; throws RATE_LIMITED when a budget is spent.
+   */
+  check(operation: CredentialOperation): Promise<void>;
+}
+
+/** A parsed, validated operation and who sent it. */
+export interface CredentialOperation {
+  schema: GraphQLSchema;
+  document: DocumentNode;
+  operation: OperationDefinitionNode | null | undefined;
+  variables: Record<string, unknown> | null | undefined;
+  client: ClientInfo | null;
 }
 
 /**
@@ -108,55 +124,50 @@ export interface CredentialLimiter {
  * of an operation takes one point.
  */
 export function createCredentialLimiter(limiter: RateLimiter): CredentialLimiter {
-  const clients = new WeakMap<object, ClientInfo>();
-  const plugin: ApolloServerPlugin<object> = {
+  async function check({ schema, document, operation, variables, client }: CredentialOperation): Promise<void> {
+    if (operation?.operation !== 'mutation') return;
+    const mutationType = schema.getMutationType();
+    if (!mutationType) return;
+    const fields: FieldNode[] = [];
+    const fragments = new Map(document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
+    const collect = (set: SelectionSetNode, seen: Set<string>) => {
+      for (const s of set.selections) {
+        if (s.kind === Kind.FIELD) {
+          if (s.name.value === 'login' || s.name.value === 'register') fields.push(s);
+        } else if (s.kind === Kind.INLINE_FRAGMENT) collect(s.selectionSet, seen);
+        else if (!seen.has(s.name.value) && fragments.has(s.name.value)) collect(fragments.get(s.name.value)!.selectionSet, new Set(seen).add(s.name.value));
+      }
+    };
+    collect(operation.selectionSet, new Set());
+    if (!fields.length) return;
+    const ip = client?.ip ?? 'unknown';
+    for (const field of fields) {
+      let key = `register|${ip}`;
+      if (field.name.value === 'login') {
+        let email = '';
+        try {
+          const args = getArgumentValues(mutationType.getFields().login!, field, variables ?? {});
+          email = String(args.email ?? '').trim().toLowerCase();
+        } catch {
+          // Bad arguments fail in execution with their own error; count them under the IP alone.
+        }
+        key = `login|${ip}|${email}`;
+      }
+      const verdict = await limiter.consume(key);
+      if (!verdict.allowed) {
+        throw rateLimitedError(verdict, field.name.value === 'login' ? 'Too many sign-in attempts for this account' : 'Too many registrations from this address');
+      }
+    }
+  }
+  const plugin: ApolloServerPlugin<ClientContext> = {
     async requestDidStart() {
       return {
         async didResolveOperation({ operation, document, schema, request, contextValue }) {
-          if (operation?.operation !== 'mutation') return;
-          const mutationType = schema.getMutationType();
-          if (!mutationType) return;
-          const fields: FieldNode[] = [];
-          const fragments = new Map(
-            document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])),
-          );
-          const collect = (set: SelectionSetNode, seen: Set<string>) => {
-            for (const s of set.selections) {
-              if (s.kind === Kind.FIELD) {
-                if (s.name.value === 'login' || s.name.value === 'register') fields.push(s);
-              } else if (s.kind === Kind.INLINE_FRAGMENT) collect(s.selectionSet, seen);
-              else if (!seen.has(s.name.value) && fragments.has(s.name.value)) collect(fragments.get(s.name.value)!.selectionSet, new Set(seen).add(s.name.value));
-            }
-          };
-          collect(operation.selectionSet, new Set());
-          if (!fields.length) return;
-          const ip = clients.get(contextValue)?.ip ?? 'unknown';
-          for (const field of fields) {
-            let key = `register|${ip}`;
-            if (field.name.value === 'login') {
-              let email = '';
-              try {
-                const args = getArgumentValues(mutationType.getFields().login!, field, request.variables ?? {});
-                email = String(args.email ?? '').trim().toLowerCase();
-              } catch {
-                // Bad arguments fail in execution with their own error; count them under the IP alone.
-              }
-              key = `login|${ip}|${email}`;
-            }
-            const verdict = await limiter.consume(key);
-            if (!verdict.allowed) {
-              throw rateLimitedError(verdict, field.name.value === 'login' ? 'Too many sign-in attempts for this account' : 'Too many registrations from this address');
-            }
-          }
+          // Read through the request state, never keyed by the context object: Apollo hands plugins a copy.
+          await check({ schema, document, operation, variables: request.variables, client: contextValue.request.client });
         },
       };
     },
   };
-  return {
-    plugin,
-    bind(context, client) {
-      clients.set(context, client);
-      return context;
-    },
-  };
+  return { plugin, check };
 }

@@ -51,6 +51,13 @@ export interface CacheScope {
    * under it. Such an operation reads from the database and writes nothing back.
    */
   writable: boolean;
+  /**
+   * The earliest soft expiry (cache clock, ms) of the cached entries this operation's result was
+   * built from; Infinity while it used none. Whatever is built from them (a stored response, its
+   * HTTP max-age, its stale grace) must not live past it: an entry's life is how long its data may
+   * be trusted, and a copy of a copy would otherwise start that life afresh.
+   */
+  expiresAt: number;
 }
 
 export interface Hit<T> {
@@ -58,6 +65,8 @@ export interface Hit<T> {
   /** Past its soft expiry but within grace: serve while one caller refreshes. */
   stale: boolean;
   source: 'l1' | 'l2';
+  /** Its soft expiry (cache clock, ms): the rest of its fresh life is expiresAt - now(). */
+  expiresAt: number;
 }
 
 export interface StoreItem<T> {
@@ -271,7 +280,7 @@ export function createCache(options: CacheOptions): Cache {
   const cache: Cache = {
     stats,
     now: clock,
-    newScope: () => ({ fence: null, epoch, tags: new Set(), writable: true }),
+    newScope: () => ({ fence: null, epoch, tags: new Set(), writable: true, expiresAt: Infinity }),
 
     async get<T>(scope: CacheScope, keys: string[]) {
       const hits = new Map<string, Hit<T>>();
@@ -319,7 +328,7 @@ export function createCache(options: CacheOptions): Cache {
         // An L1 copy is current only while L2 still holds the very write it came from:
         // an invalidation deletes that entry, a newer write changes its stamp.
         if ((options.unsafeSkipL1Validation || result.stamps[i] === local.stamp) && now < local.softExpiresAt) {
-          hits.set(key, { value: local.value as T, stale: false, source: 'l1' });
+          hits.set(key, { value: local.value as T, stale: false, source: 'l1', expiresAt: local.softExpiresAt });
           stats.hits.l1++;
         } else {
           l1?.delete(`${scope.epoch}:${key}`);
@@ -339,7 +348,7 @@ export function createCache(options: CacheOptions): Cache {
           stats.hits.l2++;
           l1?.set(`${scope.epoch}:${key}`, { stamp: entry.stamp, softExpiresAt: entry.softExpiresAt, value, bytes: entry.payload.length } as L1Entry);
         }
-        hits.set(key, { value, stale, source: 'l2' });
+        hits.set(key, { value, stale, source: 'l2', expiresAt: entry.softExpiresAt });
       });
       return done();
     },
@@ -382,8 +391,11 @@ export function createCache(options: CacheOptions): Cache {
       const missing: string[] = [];
       for (const key of keys) {
         const hit = hits.get(key);
-        if (hit && !hit.stale) out.set(key, hit.value);
-        else missing.push(key);
+        if (hit && !hit.stale) {
+          out.set(key, hit.value);
+          // What is built from this hit may live only as long as it (rows fetched below are fresh: no bound).
+          scope.expiresAt = Math.min(scope.expiresAt, hit.expiresAt);
+        } else missing.push(key);
       }
       if (missing.length) {
         const fetched = await fetch(missing);

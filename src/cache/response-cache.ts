@@ -34,6 +34,8 @@ export interface Lookup {
   privateKey: string | null;
   hit: CachedResponse | null;
   stale: boolean;
+  /** The hit's soft expiry (cache clock, ms); Infinity without a hit. */
+  expiresAt: number;
 }
 
 export interface ResponseCacheOptions {
@@ -45,6 +47,8 @@ export interface ResponseCacheOptions {
   waitForHolderMs?: number;
   /** Lease lifetime: a crashed holder blocks nobody longer. Default 3,000 ms. */
   leaseMs?: number;
+  /** TEST ONLY: awaited after an operation ran and before its response is written back, so a test can commit a write in between. */
+  beforeStore?: (key: string) => Promise<void>;
 }
 
 export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -84,20 +88,34 @@ export function createResponseCache(options: ResponseCacheOptions) {
       const privateKey = userId === null ? null : privateResponseKey(userId, hash);
       const hits = await cache.get<CachedResponse>(scope, privateKey ? [key, privateKey] : [key]);
       const hit = hits.get(key) ?? (privateKey ? hits.get(privateKey) : undefined) ?? null;
-      return { scope, userId, key, privateKey, hit: hit?.value ?? null, stale: hit?.stale ?? false };
+      return { scope, userId, key, privateKey, hit: hit?.value ?? null, stale: hit?.stale ?? false, expiresAt: hit?.expiresAt ?? Infinity };
+    },
+
+    /** Whether the cache is in use now (false while degraded: writes are skipped, not refused). */
+    usable: () => cache.health().usable,
+
+    /**
+     * The fresh life (s) of a response built under `scope` whose hints allow `maxAge`: bounded by
+     * what remains of the cached entries it was built from (rounded down, so never past them).
+     * 0 means it may not be kept at all.
+     */
+    maxAgeFor(maxAge: number, scope: CacheScope): number {
+      return Math.max(0, Math.min(maxAge, Math.floor((scope.expiresAt - cache.now()) / 1000)));
     },
 
     /** Stores a response fenced by the lookup's scope; PRIVATE ones only under the user's key. */
     async store(lookup: Lookup, response: CachedResponse, tags: Iterable<string>): Promise<boolean> {
       const isPrivate = response.scope === 'PRIVATE';
       if (isPrivate && !lookup.privateKey) return false;
+      await options.beforeStore?.(lookup.key);
       const allTags = [...tags, ...(isPrivate ? [userTag(lookup.userId!)] : [])];
       // An entry without tags could never be invalidated (e.g. a by-id miss that returned null).
       if (!allTags.length) return false;
       const ttlMs = response.maxAge * 1000;
-      const [stored] = await cache.set(lookup.scope, [
-        { key: isPrivate ? lookup.privateKey! : lookup.key, value: response, tags: allTags, ttlMs, graceMs: Math.min(ttlMs * graceFraction, maxGraceMs) },
-      ]);
+      if (ttlMs <= 0) return false;
+      // Fresh life and stale grace together stay within the remaining life of its sources.
+      const graceMs = Math.max(0, Math.min(ttlMs * graceFraction, maxGraceMs, lookup.scope.expiresAt - cache.now() - ttlMs));
+      const [stored] = await cache.set(lookup.scope, [{ key: isPrivate ? lookup.privateKey! : lookup.key, value: response, tags: allTags, ttlMs, graceMs }]);
       return stored ?? false;
     },
 

@@ -5,13 +5,6 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { getNamedType } from 'graphql';
 import type { GraphQLContext } from './context.js';
 
-export interface OperationOutcome {
-  operation: 'query' | 'mutation' | 'subscription' | null;
-  /** null when the response may not be cached (maxAge 0). */
-  policy: { maxAge: number; scope: 'PUBLIC' | 'PRIVATE' } | null;
-  errorCodes: string[];
-}
-
 /** Maps a GraphQL object type to the tags of one of its values. */
 export type Taggers = Record<string, (value: never) => string[]>;
 
@@ -38,8 +31,8 @@ export function cachePlugin(taggers: Taggers): ApolloServerPlugin<GraphQLContext
           const body = response.body;
           const errors = body.kind === 'single' ? (body.singleResult.errors ?? []) : [];
           const policy = overallCachePolicy.policyIfCacheable();
-          // Apollo shallow-copies the context per operation: write through the shared holder.
-          contextValue.outcome.current = {
+          // Apollo shallow-copies the context per operation: write into the request state every copy shares.
+          contextValue.request.outcome = {
             operation: operation?.operation ?? null,
             policy: policy ? { maxAge: policy.maxAge, scope: policy.scope ?? 'PUBLIC' } : null,
             errorCodes: errors.map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR')),

@@ -2,12 +2,12 @@
 // HTTP request and every WebSocket operation (neither may outlive one operation).
 import type { AfterCommit } from '../after-commit.js';
 import type { AuthService, Viewer } from '../auth/types.js';
-import type { Cache, CacheScope } from '../cache/cache.js';
+import type { Cache } from '../cache/cache.js';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../observability/logger.js';
 import { createLoaders, type Loaders } from './loaders.js';
-import type { OperationOutcome } from './cache-plugin.js';
 import type { CacheMode, RequestCache } from './request-cache.js';
+import { newRequestState, type RequestState } from './request-state.js';
 
 /** Long-lived services shared by every operation of one app instance. */
 export interface AppServices {
@@ -32,19 +32,19 @@ export interface GraphQLContext {
   loaders: Loaders;
   /** This operation's view of the cache; null when caching is off. */
   cache: RequestCache | null;
-  /** Filled by the cache plugin once the operation ran (type, cache policy, errors). */
-  outcome: { current: OperationOutcome | null };
+  /** The request's client, cache scope and outcome: one object every copy of this context shares. */
+  request: RequestState;
   services: AppServices;
 }
 
-export function createContext(services: AppServices, viewer: Viewer | null, requestId: string, scope?: CacheScope): GraphQLContext {
+export function createContext(services: AppServices, viewer: Viewer | null, requestId: string, request: RequestState = newRequestState()): GraphQLContext {
   const rc: RequestCache | null = services.cache
     ? {
         core: services.cache,
-        scope: scope ?? services.cache.newScope(),
+        scope: (request.scope ??= services.cache.newScope()),
         entities: services.cacheMode !== 'off',
         ttlMs: services.cacheTtlMs,
       }
     : null;
-  return { requestId, viewer, loaders: createLoaders(services.database.db, rc), cache: rc, outcome: { current: null }, services };
+  return { requestId, viewer, loaders: createLoaders(services.database.db, rc), cache: rc, request, services };
 }

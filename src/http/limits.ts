@@ -30,7 +30,7 @@ export function rateLimitKey(viewer: Viewer | null, ip: string): string {
 }
 
 /** HTTP 429 with a GraphQL error (RATE_LIMITED, retryAfter) and Retry-After. */
-export function sendRateLimited(res: ServerResponse, verdict: RateLimitVerdict): void {
+export function sendRateLimited(res: ServerResponse, verdict: RateLimitVerdict, headers: Record<string, string> = {}): void {
   const body = JSON.stringify({
     errors: [
       {
@@ -46,6 +46,7 @@ export function sendRateLimited(res: ServerResponse, verdict: RateLimitVerdict):
     'ratelimit-limit': String(verdict.limit),
     'ratelimit-remaining': '0',
     'cache-control': 'no-store',
+    ...headers,
   });
   res.end(body);
 }

@@ -1,23 +1,25 @@
 // GraphQL over HTTP on Node's own http server: Apollo's executeHTTPGraphQLRequest
 // behind a thin adapter (body limit, JSON parsing, routing) with the full-response
-// cache in front, so a hit costs one Redis round trip and no GraphQL execution.
+// cache in front, so a hit costs one Redis round trip and no GraphQL execution. What the cache
+// keeps and what the caching headers say are decided in cache/response-policy.ts; this file
+// carries those decisions to the wire.
 // Node http was chosen over express by measurement (README, Development).
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import { GraphQLError, Kind, parse, type OperationDefinitionNode } from 'graphql';
-import type { ClientInfo, RateLimitVerdict } from '../auth/rate-limit.js';
+import type { RateLimitVerdict } from '../auth/rate-limit.js';
 import type { Viewer } from '../auth/types.js';
 import type { CacheScope } from '../cache/cache.js';
 import { requestHash, sha256, type CachedResponse, type Lookup, type ResponseCache } from '../cache/response-cache.js';
-import type { OperationOutcome } from '../graphql/cache-plugin.js';
+import { createResponsePolicy, type CacheOutcome, type ExecutedResponse, type NotStoredReason } from '../cache/response-policy.js';
 import type { GraphQLContext } from '../graphql/context.js';
+import { newRequestState, type RequestState } from '../graphql/request-state.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { noteErrors, noteOperation, noteResponse, type RequestObserver } from '../observability/request-log.js';
 import { BodyTooLarge, readBody } from './body.js';
 import { checkReadiness, type DependencyCheck } from './health.js';
-import { cdnHeaders, cdnTagHeader } from './cdn-tags.js';
 import { createRequestMemo } from './request-memo.js';
 import type { StaticSiteHandler } from './static.js';
 import { clientIp, deadlineBody, jsonNestedDeeperThan, MAX_JSON_DEPTH, rateLimitKey, sendRateLimited, withDeadline } from './limits.js';
@@ -28,7 +30,8 @@ export interface HttpHandlerOptions {
   verify(authorization: string | undefined): Promise<Viewer | null>;
   /** Throws a GraphQLError when the viewer's session was revoked (one Redis read). */
   checkSession(viewer: Viewer): Promise<void>;
-  context(viewer: Viewer | null, requestId: string, scope?: CacheScope, client?: ClientInfo): GraphQLContext;
+  /** The operation's context; `request` is its state shared by reference (client address, cache scope, outcome). */
+  context(viewer: Viewer | null, requestId: string, request: RequestState): GraphQLContext;
   /** Takes one point from a client's budget (issue 5); unset = no rate limit. Applied before the cache, so hits count too. */
   rateLimit?: (key: string) => Promise<RateLimitVerdict>;
   /** Proxies in front of the server whose X-Forwarded-For entries are trusted (see http/limits.ts). Default 0. */
@@ -56,11 +59,10 @@ export interface HttpHandlerOptions {
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-interface Executed {
-  status: number;
+interface Executed extends ExecutedResponse {
   headers: [string, string][];
-  body: string;
-  outcome: OperationOutcome | undefined;
+  /** The cache scope its reads went through (null when the cache is off). */
+  scope: CacheScope | null;
 }
 
 /** The parts of a GraphQL request that name a cached response. */
@@ -120,17 +122,28 @@ const responseFormat = (req: IncomingMessage) =>
 
 export function createHttpHandler(options: HttpHandlerOptions): Handler {
   const { apollo, logger, responseCache } = options;
-  const sendCdnTags = options.cdnTags ?? true;
   const now = options.now ?? Date.now;
+  // What is stored and what the caching headers say are the cache layer's decisions.
+  const policy = createResponsePolicy({ responseCache, cdnTags: options.cdnTags ?? true, now });
 
+  /** The headers with their Vary added to one an earlier hook (CORS: Origin) already set, instead of replacing it. */
+  const withVary = <H extends Record<string, string | number>>(res: ServerResponse, headers: H): H => {
+    const existing = res.getHeader('vary');
+    if (!headers.vary || !existing) return headers;
+    const tokens = new Map<string, string>();
+    for (const t of `${String(existing)},${String(headers.vary)}`.split(',')) if (t.trim()) tokens.set(t.trim().toLowerCase(), t.trim());
+    return { ...headers, vary: [...tokens.values()].join(', ') };
+  };
   const sendJson = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     const payload = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(payload), ...headers });
+    res.writeHead(status, withVary(res, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(payload), ...headers }));
     res.end(payload);
   };
+  /** The caching headers of an error answered before GraphQL runs (no-store: never stored, by anyone). */
+  const refusedHeaders = policy.headers({ kind: 'not-stored', reason: 'error', revalidated: false }, false);
   const graphqlError = (res: ServerResponse, status: number, message: string, code: string) => {
     noteErrors(res, [code]); // request log and metrics (issue 7)
-    sendJson(res, status, { errors: [{ message, extensions: { code } }] });
+    sendJson(res, status, { errors: [{ message, extensions: { code } }] }, refusedHeaders);
   };
 
   // A hot entry is the same object on every L1 hit: encode its body to bytes and build its fixed
@@ -140,49 +153,63 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     let r = ready.get(hit);
     if (!r) {
       const body = Buffer.from(hit.body);
-      const cdn = hit.scope === 'PUBLIC' && sendCdnTags ? cdnHeaders(hit.cdnTags ?? null) : {};
-      ready.set(hit, (r = { body, headers: { 'content-type': hit.contentType, 'content-length': body.length, 'x-cache': 'HIT', ...cdn } }));
+      ready.set(hit, (r = { body, headers: { 'content-type': hit.contentType, 'content-length': body.length, 'x-cache': 'HIT', ...policy.fixedHeaders(hit) } }));
     }
     return r;
   };
   const requestMemo = createRequestMemo<Operation>();
 
-  const sendHit = (res: ServerResponse, hit: CachedResponse, stale: boolean) => {
-    const age = Math.max(0, Math.floor((now() - hit.storedAt) / 1000));
-    const maxAge = stale ? 0 : Math.max(0, hit.maxAge - age);
+  /** 304 for a GET whose If-None-Match names the answer's ETag: the headers, no body. */
+  const notModified = (req: IncomingMessage, res: ServerResponse, headers: Record<string, string | number>) => {
+    if (!headers.etag || (req.method ?? 'GET').toUpperCase() !== 'GET' || !policy.notModified(req.headers['if-none-match'], String(headers.etag))) return false;
+    const { 'content-length': _length, 'content-type': _type, ...rest } = headers;
+    res.writeHead(304, rest);
+    res.end();
+    return true;
+  };
+
+  /** A cached answer. `stale`: served past its fresh life (while it is refreshed, or instead of a database error). */
+  const sendHit = (req: IncomingMessage, res: ServerResponse, hit: CachedResponse, stale: false | 'while-revalidate' | 'if-error', expiresAt: number) => {
     const { body, headers } = readyOf(hit);
-    res.writeHead(200, { ...headers, 'cache-control': cacheControlOf(hit, maxAge), age: String(age) });
+    const all = withVary(res, { ...headers, ...policy.headers({ kind: 'hit', entry: hit, stale, expiresAt }, (req.method ?? 'GET').toUpperCase() === 'GET') });
+    if (notModified(req, res, all)) return;
+    res.writeHead(200, all);
     res.end(body);
   };
 
-  /** A PUBLIC response no CDN purge could reach (too many tags) is not for shared caches. */
-  const cacheControlOf = (entry: CachedResponse, maxAge: number) =>
-    `max-age=${maxAge}, ${entry.scope.toLowerCase()}${sendCdnTags && entry.scope === 'PUBLIC' && !entry.cdnTags ? ', s-maxage=0' : ''}`;
-
-  const send = (res: ServerResponse, executed: Executed, xCache: 'MISS' | 'BYPASS', entry?: CachedResponse | null) => {
+  /** An executed answer, with the caching headers of what the cache did with it. */
+  const send = (req: IncomingMessage, res: ServerResponse, executed: Executed, xCache: 'MISS' | 'BYPASS', outcome: CacheOutcome) => {
     for (const [key, value] of executed.headers) res.setHeader(key, value);
-    if (entry) {
-      res.setHeader('cache-control', cacheControlOf(entry, entry.maxAge));
-      if (entry.scope === 'PUBLIC') for (const [key, value] of Object.entries(cdnHeaders(entry.cdnTags ?? null))) res.setHeader(key, value);
-    }
+    const caching = withVary(res, policy.headers(outcome, outcome.kind === 'stored' && (req.method ?? 'GET').toUpperCase() === 'GET'));
+    for (const [key, value] of Object.entries(caching)) res.setHeader(key, value);
     res.setHeader('x-cache', xCache);
     noteResponse(res, executed.outcome, executed.body); // request log and metrics (issue 7)
+    if (executed.status === 200 && notModified(req, res, caching)) return;
     res.setHeader('content-length', Buffer.byteLength(executed.body));
     res.statusCode = executed.status;
     res.end(executed.body);
   };
 
-  async function execute(req: IncomingMessage, method: string, url: URL, body: unknown, requestId: string, viewer: Viewer | null | GraphQLError, scope?: CacheScope): Promise<Executed> {
+  /** An answer that did not go through the response cache: why, as Cache-Status says. */
+  const bypassed = (executed: Executed, reason: NotStoredReason): CacheOutcome => ({
+    kind: 'not-stored',
+    reason: reason === 'off' || executed.status === 200 ? reason : 'error',
+    revalidated: false,
+    hinted: policy.hinted(executed, executed.scope),
+  });
+
+  async function execute(req: IncomingMessage, method: string, url: URL, body: unknown, requestId: string, viewer: Viewer | null | GraphQLError, ip: string, scope?: CacheScope): Promise<Executed> {
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
-    let context: GraphQLContext | undefined;
+    // Filled in by Apollo's plugins through every copy of the context (request-state.ts).
+    const request = newRequestState({ ip }, scope ?? null);
     const pending = apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method, headers, search: url.search, body },
       context: async () => {
         if (viewer instanceof GraphQLError) throw viewer;
-        return (context = options.context(viewer, requestId, scope, { ip: clientIp(req, options.trustedProxies) }));
+        return options.context(viewer, requestId, request);
       },
     });
     // Issue 5: a hung PostgreSQL (no answer, no error) must not hold the client forever. The late
@@ -190,23 +217,15 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     const response = options.requestTimeoutMs ? await withDeadline(pending, options.requestTimeoutMs) : await pending;
     if (!response) {
       const headers: [string, string][] = [['content-type', 'application/json; charset=utf-8'], ['cache-control', 'no-store'], ['retry-after', '5']];
-      return { status: 503, headers, body: deadlineBody(options.requestTimeoutMs!), outcome: undefined };
+      return { status: 503, headers, contentType: headers[0]![1], body: deadlineBody(options.requestTimeoutMs!), outcome: undefined, scope: request.scope };
     }
     let text = '';
     if (response.body.kind === 'complete') text = response.body.string;
     else for await (const chunk of response.body.asyncIterator) text += chunk;
-    return { status: response.status ?? 200, headers: [...response.headers], body: text, outcome: context?.outcome.current ?? undefined };
+    const responseHeaders = [...response.headers];
+    const contentType = responseHeaders.find(([k]) => k === 'content-type')?.[1] ?? 'application/json; charset=utf-8';
+    return { status: response.status ?? 200, headers: responseHeaders, contentType, body: text, outcome: request.outcome ?? undefined, scope: request.scope };
   }
-
-  /** A response the cache may keep: a query, no errors, a non-zero maxAge, PRIVATE only with a user. */
-  const cacheable = (e: Executed, viewer: Viewer | null, tags: Iterable<string>): CachedResponse | null => {
-    const o = e.outcome;
-    if (e.status !== 200 || !o || o.operation !== 'query' || o.errorCodes.length || !o.policy) return null;
-    if (o.policy.scope === 'PRIVATE' && !viewer) return null;
-    const contentType = e.headers.find(([k]) => k === 'content-type')?.[1] ?? 'application/json; charset=utf-8';
-    const cdnTags = o.policy.scope === 'PUBLIC' && sendCdnTags ? cdnTagHeader(tags) : null;
-    return { body: e.body, contentType, maxAge: o.policy.maxAge, scope: o.policy.scope, storedAt: now(), cdnTags };
-  };
 
   async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) {
     const method = (req.method ?? 'GET').toUpperCase();
@@ -220,7 +239,9 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     }
     // Rate limit (issue 5): its Redis round trip overlaps the body read and the cache lookup; its
     // verdict is awaited before anything is served or executed, cache hits included.
-    const verdict = options.rateLimit?.(rateLimitKey(viewer instanceof GraphQLError ? null : viewer, clientIp(req, options.trustedProxies)));
+    // The client's address (X-Forwarded-For only from TRUST_PROXY proxies): the request budget's key, and the sign-in limiter's.
+    const ip = clientIp(req, options.trustedProxies);
+    const verdict = options.rateLimit?.(rateLimitKey(viewer instanceof GraphQLError ? null : viewer, ip));
     const refused = async () => {
       const v = await verdict;
       return v && !v.allowed ? v : null;
@@ -272,9 +293,10 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     const operation = responseCache && requested && !(viewer instanceof GraphQLError) ? requested : null;
     if (!operation || viewer instanceof GraphQLError) {
       const limited = await refused();
-      if (limited) return sendRateLimited(res, limited);
+      if (limited) return sendRateLimited(res, limited, refusedHeaders);
       if (!(viewer instanceof GraphQLError)) viewer = await sessionChecked(viewer);
-      return send(res, await execute(req, method, url, bodyForExecution(), requestId, viewer), 'BYPASS');
+      const executed = await execute(req, method, url, bodyForExecution(), requestId, viewer, ip);
+      return send(req, res, executed, 'BYPASS', bypassed(executed, !responseCache ? 'off' : viewer instanceof GraphQLError ? 'error' : 'uncacheable'));
     }
     let hash = remembered?.hash;
     if (!hash) {
@@ -295,24 +317,27 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
       sessionChecked(viewer),
       responseCache!.lookup(hash, viewer?.userId ?? null),
     ]);
-    if (limited) return sendRateLimited(res, limited);
-    if (checked instanceof GraphQLError) return send(res, await execute(req, method, url, bodyForExecution(), requestId, checked), 'BYPASS');
+    if (limited) return sendRateLimited(res, limited, refusedHeaders);
+    if (checked instanceof GraphQLError) {
+      const executed = await execute(req, method, url, bodyForExecution(), requestId, checked, ip);
+      return send(req, res, executed, 'BYPASS', bypassed(executed, 'error'));
+    }
     const csrfOk = method === 'POST' || passesCsrfCheck(req);
-    if (lookup.hit && !lookup.stale && csrfOk) return sendHit(res, lookup.hit, false);
+    if (lookup.hit && !lookup.stale && csrfOk) return sendHit(req, res, lookup.hit, false, lookup.expiresAt);
 
-    /** Executes the operation and stores its response when cacheable; `stored` only if the fenced write was accepted. */
-    const run = async (): Promise<{ executed: Executed; stored: CachedResponse | null; entry: CachedResponse | null }> => {
-      const executed = await execute(req, method, url, bodyForExecution(), requestId, viewer, lookup.scope);
-      const entry = cacheable(executed, viewer as Viewer | null, lookup.scope.tags);
-      const stored = entry ? await responseCache!.store(lookup, entry, lookup.scope.tags) : false;
-      return { executed, stored: stored ? entry : null, entry };
+    /** Executes the operation and offers its response to the cache (the policy says what may be kept). */
+    const run = async (): Promise<{ executed: Executed; outcome: CacheOutcome }> => {
+      const executed = await execute(req, method, url, bodyForExecution(), requestId, viewer, ip, lookup.scope);
+      const entry = policy.entryFor(executed, viewer !== null, lookup.scope);
+      const revalidated = lookup.stale;
+      const outcome: CacheOutcome = typeof entry === 'string' ? { kind: 'not-stored', reason: entry, revalidated } : await policy.store(lookup, entry, revalidated);
+      return { executed, outcome };
     };
     /** Sends an executed response; on a database failure a stale copy (never an invalidated one) is served instead. */
-    const answer = ({ executed, entry }: { executed: Executed; entry: CachedResponse | null }) => {
-      // A database error, or the request deadline (503, no outcome): a stale copy beats an error.
-      const failed = executed.status === 503 || executed.outcome?.errorCodes.some((c) => c === 'SERVICE_UNAVAILABLE' || c === 'INTERNAL_SERVER_ERROR');
-      if (!entry && lookup.hit && failed) return sendHit(res, lookup.hit, true);
-      send(res, executed, entry ? 'MISS' : 'BYPASS', entry);
+    const answer = ({ executed, outcome }: { executed: Executed; outcome: CacheOutcome }) => {
+      if (outcome.kind === 'not-stored' && lookup.hit && policy.servesStaleInstead(executed)) return sendHit(req, res, lookup.hit, 'if-error', lookup.expiresAt);
+      const missed = outcome.kind === 'stored' || (outcome.kind === 'not-stored' && ['refused', 'unavailable', 'sources-expiring'].includes(outcome.reason));
+      send(req, res, executed, missed ? 'MISS' : 'BYPASS', outcome);
     };
 
     // Only queries are coalesced: a mutation never has an entry, and two identical mutations are two writes.
@@ -321,12 +346,16 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     let answered = false;
     const shared = await responseCache!.coalesce(lookup, async (release) => {
       const result = await run();
-      release(result.stored);
+      release(result.outcome.kind === 'stored' ? result.outcome.entry : null);
       answered = true;
       answer(result);
     });
     if (answered) return;
-    if (shared && shared !== 'execute') return sendHit(res, shared, lookup.stale && shared === lookup.hit);
+    if (shared && shared !== 'execute') {
+      // The stale entry this request found (served while another instance refreshes it), or the fresh result another request computed.
+      if (shared === lookup.hit) return sendHit(req, res, shared, lookup.stale ? 'while-revalidate' : false, lookup.expiresAt);
+      return sendHit(req, res, shared, false, shared.storedAt + shared.maxAge * 1000);
+    }
     answer(await run());
   }
 

@@ -26,9 +26,11 @@ import {
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { CredentialOperation } from '../auth/rate-limit.js';
 import type { Viewer } from '../auth/types.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { ErrorCode } from '../graphql/errors.js';
+import { newRequestState, type RequestState } from '../graphql/request-state.js';
 import { costError, DEFAULT_OPERATION_LIMITS, fragmentsOf, MAX_TOKENS, measureOperation, operationLimitsRule } from '../graphql/operation-limits.js';
 import type { Logger } from '../observability/logger.js';
 import { createLiveRoot, encodeEventId, type LiveServices } from '../pubsub/live.js';
@@ -74,8 +76,10 @@ export interface WebSocketOptions {
   schema: GraphQLSchema;
   /** Verifies connectionParams.authorization; throws to refuse the connection. */
   authenticate(authorization: string | undefined): Promise<Viewer | null>;
-  /** A fresh context (and loaders) per operation, as over HTTP. */
-  context(viewer: Viewer | null): GraphQLContext;
+  /** A fresh context (and loaders) per operation, as over HTTP; `request` carries the client's address. */
+  context(viewer: Viewer | null, request?: RequestState): GraphQLContext;
+  /** The sign-in and sign-up limits HTTP applies (auth/rate-limit.ts CredentialLimiter.check); unset = none. */
+  checkCredentials?: (operation: CredentialOperation) => Promise<void>;
   /** The pub/sub engine and snapshot feeds subscriptions read from. */
   live: LiveServices;
   limits?: Partial<WebSocketLimits>;
@@ -254,8 +258,8 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
       get cache() {
         return get().cache;
       },
-      get outcome() {
-        return get().outcome;
+      get request() {
+        return get().request;
       },
       get services() {
         return get().services;
@@ -283,7 +287,7 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
         }
         return true;
       },
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: async (ctx, _id, payload) => {
         // ctx.subscriptions already holds this operation.
         if (Object.keys(ctx.subscriptions).length > limits.maxSubscriptionsPerConnection) {
           return [
@@ -300,12 +304,20 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
           if (m.cost > DEFAULT_OPERATION_LIMITS.maxCost) return [costError(operation, m.cost, DEFAULT_OPERATION_LIMITS)];
         }
         const { socket } = ctx.extra;
+        // Who sent it, as for HTTP (TRUST_PROXY): sign-in and sign-up over the socket draw from the same budgets.
+        const request = newRequestState({ ip: clientIp(ctx.extra.request, options.trustedProxies) });
+        try {
+          await options.checkCredentials?.({ schema, document, operation, variables: payload.variables, client: request.client });
+        } catch (err) {
+          if (err instanceof GraphQLError) return [err];
+          throw err;
+        }
         return {
           schema,
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
-          contextValue: operation?.operation === 'subscription' ? lazyContext(ctx.extra.viewer ?? null) : options.context(ctx.extra.viewer ?? null),
+          contextValue: operation?.operation === 'subscription' ? lazyContext(ctx.extra.viewer ?? null) : options.context(ctx.extra.viewer ?? null, request),
           // Subscriptions reach the engine through their root value (see pubsub/live.ts).
           rootValue:
             operation?.operation === 'subscription'

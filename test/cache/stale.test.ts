@@ -37,6 +37,10 @@ test('past maxAge, within grace: stale copies are served while exactly one calle
   expect(caches.filter((c) => c === 'HIT')).toHaveLength(19);
   // The stale copies say so: max-age=0.
   expect(results.filter((r) => r.headers.get('cache-control') === 'max-age=0, public').length).toBeGreaterThan(0);
+  // And Cache-Status: stale hits, and the one refresh that replaced the stale entry.
+  const statuses = results.map((r) => r.headers.get('cache-status') ?? '');
+  expect(statuses.filter((c) => /^Lifeline; hit; ttl=-\d+; detail=stale-while-revalidate$/.test(c)).length).toBeGreaterThan(0);
+  expect(statuses.filter((c) => /^Lifeline; fwd=stale; stored; ttl=\d+$/.test(c))).toHaveLength(1);
   expect(statements).toBe(1);
   // After the refresh, fresh again.
   expect((await gql(b.url, q)).headers.get('cache-control')).toMatch(/^max-age=[1-5], public$/);
@@ -53,6 +57,7 @@ test('stale-if-error: while the database fails, the stale copy is served instead
     expect(res.body.errors).toBeUndefined();
     expect(res.headers.get('x-cache')).toBe('HIT');
     expect(res.body.data.dashboardStats.totalDonors).toBe(60);
+    expect(res.headers.get('cache-status')).toMatch(/^Lifeline; hit; ttl=-\d+; detail=stale-if-error$/);
   } finally {
     await query(db().url, 'ALTER TABLE donors_away RENAME TO donors');
   }
