@@ -28,6 +28,7 @@ import { cacheTaggers, purgeTags } from './graphql/cache-taggers.js';
 import { formatError } from './graphql/format-error.js';
 import { buildSchema } from './graphql/schema.js';
 import { MAX_TOKENS, operationCostPlugin, operationLimitsRule } from './graphql/operation-limits.js';
+import { createCors, originAllowed } from './http/cors.js';
 import { createHttpHandler } from './http/server.js';
 import { createStaticSite, defaultDashboardDir } from './http/static.js';
 import { attachWebSocket, type WebSocketLimits, type WebSocketStats } from './http/ws.js';
@@ -283,6 +284,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       // One log line and one metrics sample per request; GET /metrics (issue 7).
       observe: createRequestObserver({ logger, metrics }),
       metrics,
+      cors: createCors(config.corsOrigins),
     }),
   );
   const ws = attachWebSocket({
@@ -293,6 +295,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     live, // live subscriptions
     limits: options.live,
     trustedProxies: config.trustProxy, // the per-address limit counts clients, not the load balancer
+    originAllowed: (origin, host) => originAllowed(config.corsOrigins, origin, host), // as for HTTP (http/cors.ts)
     logger,
   });
   // Gauges read these at scrape time (issue 7).

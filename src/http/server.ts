@@ -20,6 +20,7 @@ import { checkReadiness, type DependencyCheck } from './health.js';
 import { cdnHeaders, cdnTagHeader } from './cdn-tags.js';
 import { createRequestMemo } from './request-memo.js';
 import type { StaticSiteHandler } from './static.js';
+import type { CorsHook } from './cors.js';
 import { clientIp, deadlineBody, jsonNestedDeeperThan, MAX_JSON_DEPTH, rateLimitKey, sendRateLimited, withDeadline } from './limits.js';
 
 export interface HttpHandlerOptions {
@@ -50,6 +51,8 @@ export interface HttpHandlerOptions {
   observe?: RequestObserver;
   /** Served at GET /metrics; unset = 404. */
   metrics?: Pick<Metrics, 'contentType' | 'scrape'>;
+  /** CORS headers on every answer, and preflights answered before any other check (http/cors.ts); unset = same-origin only. */
+  cors?: CorsHook;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -334,6 +337,7 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     const url = new URL(req.url ?? '/', 'http://localhost');
     options.observe?.(req, res, requestId, url.pathname); // request log and metrics (issue 7)
     const run = async () => {
+      if (options.cors?.(req, res)) return; // a preflight, answered: CORS before CSRF and every other check
       // Issue 5: the same nesting bound for GET's variables and extensions as for POST bodies.
       if (url.pathname === '/graphql' && jsonNestedDeeperThan(`${url.searchParams.get('variables') ?? ''}${url.searchParams.get('extensions') ?? ''}`)) {
         return graphqlError(res, 400, `The variables or extensions nest JSON deeper than ${MAX_JSON_DEPTH} levels.`, 'BAD_REQUEST');

@@ -81,6 +81,8 @@ export interface WebSocketOptions {
   limits?: Partial<WebSocketLimits>;
   /** Proxies in front whose X-Forwarded-For entries are trusted (as for HTTP, http/limits.ts). Default 0. */
   trustedProxies?: number;
+  /** Whether a browser page on this Origin may open a socket (the CORS list); unset = any. */
+  originAllowed?: (origin: string | undefined, host: string | undefined) => boolean;
   logger: Logger;
 }
 
@@ -125,6 +127,12 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
     path: '/graphql',
     // Counted at the upgrade, so an address over its limit costs us no WebSocket at all.
     verifyClient: (info, accept) => {
+      // Browsers send Origin on every WebSocket and do not preflight it: a page on an origin
+      // CORS_ORIGINS does not name must not get a socket that carries its user's token.
+      if (options.originAllowed && !options.originAllowed(info.req.headers.origin, info.req.headers.host)) {
+        accept(false, 403, 'Origin not allowed (CORS_ORIGINS)');
+        return;
+      }
       const ip = clientIp(info.req, options.trustedProxies);
       const open = perIp.get(ip) ?? 0;
       if (open >= limits.maxConnectionsPerIp) {
