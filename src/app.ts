@@ -27,7 +27,7 @@ import { createContext, type AppServices, type GraphQLContext } from './graphql/
 import { cacheTaggers, purgeTags } from './graphql/cache-taggers.js';
 import { formatError } from './graphql/format-error.js';
 import { buildSchema } from './graphql/schema.js';
-import { MAX_TOKENS, operationCostPlugin, operationLimitsRule } from './graphql/operation-limits.js';
+import { createOperationPreparation } from './graphql/prepare.js';
 import { createCors, originAllowed } from './http/cors.js';
 import { createHttpHandler } from './http/server.js';
 import { createStaticSite, defaultDashboardDir } from './http/static.js';
@@ -205,22 +205,26 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // ---- end of abuse limits ----------------------------------------------------------------------
 
   const httpServer = createServer();
+  // One preparation (parse, validation, limits, codes) and one error formatting for HTTP and WebSocket.
+  const preparation = createOperationPreparation(schema);
+  const formatErrors = formatError({ maskInternal: config.nodeEnv !== 'development', logger });
   const isProduction = config.nodeEnv === 'production';
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     introspection: !isProduction,
     csrfPrevention: true,
     // Depth and alias limits (issue 5; the cost limit is a plugin below); a refused document never executes, so never enters the response cache.
-    validationRules: [operationLimitsRule()],
-    parseOptions: { maxTokens: MAX_TOKENS },
+    // Parse bound and validation rules shared with the WebSocket (graphql/prepare.ts).
+    ...preparation.apolloOptions,
     // main.ts owns SIGTERM: Apollo's own handler would race it and hang app.stop().
     stopOnTerminationSignals: false,
-    includeStacktraceInErrorResponses: config.nodeEnv === 'development',
-    formatError: formatError({ maskInternal: config.nodeEnv !== 'development', logger }),
+    // Never by default: stack traces name server paths, and expected errors (UNAUTHENTICATED, BAD_USER_INPUT) have no use for them.
+    includeStacktraceInErrorResponses: config.includeStacktrace,
+    formatError: formatErrors,
     plugins: [
       ApolloServerPluginCacheControl({ defaultMaxAge: 0, calculateHttpHeaders: true }),
       cachePlugin(cacheTaggers),
-      operationCostPlugin(), // issue 5: the cost limit, once the variables are known
+      ...preparation.plugins, // the cost limit, once the variables are known
       ...(credentialLimiter ? [credentialLimiter.plugin] : []),
       isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
     ],
@@ -285,11 +289,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       observe: createRequestObserver({ logger, metrics }),
       metrics,
       cors: createCors(config.corsOrigins),
+      checkSource: preparation.checkSource,
     }),
   );
   const ws = attachWebSocket({
     httpServer,
     schema,
+    preparation,
+    formatError: formatErrors,
     authenticate,
     context: (viewer) => createContext(services, viewer, `ws-${Date.now().toString(36)}`),
     live, // live subscriptions

@@ -51,6 +51,8 @@ export interface HttpHandlerOptions {
   observe?: RequestObserver;
   /** Served at GET /metrics; unset = 404. */
   metrics?: Pick<Metrics, 'contentType' | 'scrape'>;
+  /** Refuses a request's text before parsing and before the cache (APQ hash mismatch, absurd nesting: graphql/prepare.ts). */
+  checkSource?: (operation: { query?: string; apqHash?: string }) => GraphQLError | null;
   /** CORS headers on every answer, and preflights answered before any other check (http/cors.ts); unset = same-origin only. */
   cors?: CorsHook;
 }
@@ -129,9 +131,9 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(payload), ...headers });
     res.end(payload);
   };
-  const graphqlError = (res: ServerResponse, status: number, message: string, code: string) => {
+  const graphqlError = (res: ServerResponse, status: number, message: string, code: string, extensions: Record<string, unknown> = {}) => {
     noteErrors(res, [code]); // request log and metrics (issue 7)
-    sendJson(res, status, { errors: [{ message, extensions: { code } }] });
+    sendJson(res, status, { errors: [{ message, extensions: { ...extensions, code } }] });
   };
 
   // A hot entry is the same object on every L1 hit: encode its body to bytes and build its fixed
@@ -270,6 +272,9 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     // Logs and metrics name the operation, cached or not (observability/request-log.ts).
     const requested = remembered?.operation ?? (method === 'GET' || isJson ? operationOf(method, body, url) : null);
     noteOperation(res, requested);
+    // Before the cache too: a hit must not answer a request Apollo would refuse (a mismatched APQ hash).
+    const refusal = requested && !remembered ? options.checkSource?.(requested) : null;
+    if (refusal) return graphqlError(res, 400, refusal.message, String(refusal.extensions.code), refusal.extensions);
     const operation = responseCache && requested && !(viewer instanceof GraphQLError) ? requested : null;
     if (!operation || viewer instanceof GraphQLError) {
       const limited = await refused();

@@ -13,12 +13,9 @@ import type { Server } from 'node:http';
 import {
   createSourceEventStream,
   execute,
-  getOperationAST,
   GraphQLError,
-  parse,
-  specifiedRules,
-  validate,
   type DocumentNode,
+  type GraphQLFormattedError,
   type ExecutionArgs,
   type ExecutionResult,
   type GraphQLSchema,
@@ -29,7 +26,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Viewer } from '../auth/types.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { ErrorCode } from '../graphql/errors.js';
-import { costError, DEFAULT_OPERATION_LIMITS, fragmentsOf, MAX_TOKENS, measureOperation, operationLimitsRule } from '../graphql/operation-limits.js';
+import { createOperationPreparation, type OperationPreparation } from '../graphql/prepare.js';
 import type { Logger } from '../observability/logger.js';
 import { createLiveRoot, encodeEventId, type LiveServices } from '../pubsub/live.js';
 import type { Topic } from '../pubsub/topics.js';
@@ -72,6 +69,10 @@ export const CLOSE_SESSION_ENDED = CloseCode.Unauthorized;
 export interface WebSocketOptions {
   httpServer: Server;
   schema: GraphQLSchema;
+  /** Parse, validation, limits and their error codes, shared with HTTP (graphql/prepare.ts). Default: built from `schema`. */
+  preparation?: OperationPreparation;
+  /** Gives every error in a result a code, masking unexpected ones (graphql/format-error.ts), as over HTTP. */
+  formatError?: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   /** Verifies connectionParams.authorization; throws to refuse the connection. */
   authenticate(authorization: string | undefined): Promise<Viewer | null>;
   /** A fresh context (and loaders) per operation, as over HTTP. */
@@ -117,6 +118,7 @@ interface LiveEvent {
 
 export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
   const { schema, logger, live } = options;
+  const preparation = options.preparation ?? createOperationPreparation(schema);
   const limits: WebSocketLimits = { ...DEFAULT_WS_LIMITS, ...definedOnly(options.limits ?? {}) };
   const connections = new Map<WebSocket, Connection>();
   const perIp = new Map<string, number>();
@@ -149,6 +151,14 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
       accept(true);
     },
   });
+
+  /** Every error a client sees carries extensions.code; unexpected ones are masked and logged as over HTTP. */
+  const formatErrors = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
+    errors.map((error) => {
+      let formatted: GraphQLFormattedError = error.toJSON();
+      if (!formatted.extensions?.code) formatted = { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.INTERNAL_SERVER_ERROR } };
+      return options.formatError ? options.formatError(formatted, error) : formatted;
+    });
 
   const closeConnection = (socket: WebSocket, code: number, reason: string) => {
     if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) socket.close(code, reason);
@@ -227,21 +237,15 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
       documents.set(query, known);
       return known;
     }
-    let document: DocumentNode;
-    try {
-      document = parse(query, { maxTokens: MAX_TOKENS });
-    } catch (err) {
-      return [err instanceof GraphQLError ? err : new GraphQLError(String(err))];
-    }
-    // The same depth, alias and cost limits as over HTTP.
-    const errors = validate(schema, document, [...specifiedRules, operationLimitsRule()]);
-    if (errors.length) return errors;
+    // The same preparation as over HTTP (graphql/prepare.ts): limits, and a code on every error.
+    const document = preparation.parseAndValidate(query);
+    if (Array.isArray(document)) return document;
     if (query.length <= MAX_SHARED_DOCUMENT_CHARS) {
-      documents.set(query, document);
-      documentText.set(document, query);
+      documents.set(query, document as DocumentNode);
+      documentText.set(document as DocumentNode, query);
       if (documents.size > MAX_SHARED_DOCUMENTS) documents.delete(documents.keys().next().value!);
     }
-    return document;
+    return document as DocumentNode;
   };
 
   // A subscription's operation context: its subscribe() resolvers read only the root (the live
@@ -300,13 +304,11 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
             }),
           ];
         }
-        const document = parseAndValidate(payload.query);
-        if (!('kind' in document)) return [...document];
-        const operation = getOperationAST(document, payload.operationName);
-        if (operation) {
-          const m = measureOperation(schema, fragmentsOf(document), operation, DEFAULT_OPERATION_LIMITS, payload.variables ?? {});
-          if (m.cost > DEFAULT_OPERATION_LIMITS.maxCost) return [costError(operation, m.cost, DEFAULT_OPERATION_LIMITS)];
-        }
+        const parsed = parseAndValidate(payload.query);
+        if (!('kind' in parsed)) return [...parsed];
+        const prepared = preparation.prepare(payload, parsed);
+        if (prepared.errors) return prepared.errors;
+        const { document, operation } = prepared;
         const { socket } = ctx.extra;
         return {
           schema,
@@ -327,13 +329,16 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
       onComplete: () => {
         operationCount--;
       },
-      onNext: (ctx) => {
+      onNext: (ctx, _id, _payload, _args, result) => {
         // graphql-ws awaits each send, so events queue in our streams (bounded) rather than
         // here; this catches a connection whose many subscriptions together flood the socket.
         if (ctx.extra.socket.bufferedAmount > limits.maxBufferedBytes) tooSlow(ctx.extra.socket);
+        // A shared result is one object for its whole group: copied only when it has errors.
+        if (result.errors?.length) return { ...result, errors: formatErrors(result.errors) };
       },
       onError: (_ctx, _id, _payload, errors) => {
         options.logger.debug({ errors: errors.map((e: GraphQLError) => e.message) }, 'websocket operation error');
+        return formatErrors(errors);
       },
     },
     wss,

@@ -362,7 +362,7 @@ export type Query = {
   hospital: Maybe<Hospital>;
   /** Ordered by name. */
   hospitals: Array<Hospital>;
-  /** The signed-in donor's own profile. */
+  /** The signed-in donor's own profile; null when signed out, and for STAFF and ADMIN accounts. */
   me: Maybe<Donor>;
 };
 
