@@ -8,6 +8,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { GraphQLError } from 'graphql';
 import { createAfterCommit, type WriteEffects } from './after-commit.js';
+import { createApolloRedisStore, PERSISTED_QUERY_TTL_SECONDS } from './cache/apollo-kv.js';
 import { createCache, type Cache } from './cache/cache.js';
 import { createKeyspace } from './cache/keys.js';
 import { createMemoryStore } from './cache/memory-store.js';
@@ -209,8 +210,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const preparation = createOperationPreparation(schema);
   const formatErrors = formatError({ maskInternal: config.nodeEnv !== 'development', logger });
   const isProduction = config.nodeEnv === 'production';
+  // Persisted queries (APQ) in Redis when there is one, so every instance knows every registered query.
+  const apolloStore = config.redisUrl
+    ? createApolloRedisStore({ url: config.redisUrl, cluster: config.redisCluster, prefix: config.cachePrefix, timeoutMs: config.cacheTimeoutMs, logger })
+    : null;
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
+    ...(apolloStore ? { cache: apolloStore, persistedQueries: { ttl: PERSISTED_QUERY_TTL_SECONDS } } : {}),
     introspection: !isProduction,
     csrfPrevention: true,
     // Depth and alias limits (issue 5; the cost limit is a plugin below); a refused document never executes, so never enters the response cache.
@@ -340,6 +346,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         await closed;
         clearTimeout(forceAfter);
         await apollo.stop();
+        await apolloStore?.close();
         await auth.close();
         cache?.close();
         await closeLive(); // after the HTTP drain: in-flight mutations have published
