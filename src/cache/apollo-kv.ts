@@ -70,8 +70,7 @@ export function createApolloRedisStore(options: ApolloRedisStoreOptions): Apollo
     get: (k) => bounded(adapter.get(key(k)), undefined),
     set: (k, value, opts) => bounded(adapter.set(key(k), value, { ttl: opts?.ttl ?? PERSISTED_QUERY_TTL_SECONDS }), undefined),
     delete: (k) => bounded(adapter.delete(key(k)), false),
-    close: async () => {
-      await store.disconnect().catch(() => {});
-    },
+    // Forced: a graceful QUIT would wait for a Redis that may be down (and reconnecting) forever.
+    close: () => bounded(store.disconnect(true), undefined),
   };
 }
