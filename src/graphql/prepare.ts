@@ -26,6 +26,8 @@ export const PrepareErrorCode = {
   GRAPHQL_PARSE_FAILED: 'GRAPHQL_PARSE_FAILED',
   GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
   BAD_USER_INPUT: 'BAD_USER_INPUT',
+  /** No operation of the requested name, or several and none named. */
+  OPERATION_RESOLUTION_FAILURE: 'OPERATION_RESOLUTION_FAILURE',
   /** APQ: extensions.persistedQuery.sha256Hash is not the SHA-256 of the query sent with it. */
   PERSISTED_QUERY_HASH_MISMATCH: 'PERSISTED_QUERY_HASH_MISMATCH',
 } as const;
@@ -129,7 +131,7 @@ export function createOperationPreparation(schema: GraphQLSchema, limits: Operat
     const operation = getOperationAST(document as DocumentNode, request.operationName);
     if (!operation) {
       const message = request.operationName ? `Unknown operation named "${request.operationName}".` : 'Must provide an operation name when the document holds several operations.';
-      return { errors: [new GraphQLError(message, { extensions: { code: PrepareErrorCode.BAD_USER_INPUT } })] };
+      return { errors: [new GraphQLError(message, { extensions: { code: PrepareErrorCode.OPERATION_RESOLUTION_FAILURE } })] };
     }
     const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {}, { maxErrors: 50 });
     if (coerced.errors) return { errors: coerced.errors.map((e) => withCode(e, PrepareErrorCode.BAD_USER_INPUT)) };

@@ -47,6 +47,7 @@ const CASES: [string, string, Record<string, unknown> | undefined, string][] = [
   ['the cost limit', '{ donors(first: 100) { nodes { donations(first: 100) { nodes { donor { donations(first: 100) { nodes { id } } } } } } } }', undefined, 'GRAPHQL_VALIDATION_FAILED'],
   ['a variable of the wrong type', 'query($g: BloodGroup!) { availability(bloodGroup: $g) { id } }', { g: 'Z_POS' }, 'BAD_USER_INPUT'],
   ['a 5,000-level selection set', deep(5000), undefined, 'GRAPHQL_VALIDATION_FAILED'],
+  ['two operations, none named', 'query A { hospitals { id } } query B { hospitals { name } }', undefined, 'OPERATION_RESOLUTION_FAILURE'],
 ];
 
 test.each(CASES)('%s has the same code over HTTP and graphql-ws', async (_what, query, variables, code) => {
