@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { createLogger } from '../../src/observability/logger.js';
 import { startInstance, type Instance } from '../helpers/app.js';
 import { useSeededDatabase } from '../helpers/fixtures.js';
 import { gql } from '../helpers/graphql.js';
@@ -15,10 +16,17 @@ const db = useSeededDatabase();
 let dev: Instance; // NODE_ENV=development, Redis: the response cache on
 let traced: Instance; // INCLUDE_STACKTRACE=1
 let ws: Client;
+/** What `dev` logged at warn and above. */
+const logged: string[] = [];
 
 beforeAll(async () => {
   [dev, traced] = await Promise.all([
-    startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl(), env: { NODE_ENV: 'development' } }),
+    startInstance({
+      databaseUrl: db().url,
+      redisUrl: testRedisUrl(),
+      env: { NODE_ENV: 'development' },
+      appOptions: { logger: createLogger('warn', {}, { write: (line: string) => void logged.push(line) }) },
+    }),
     startInstance({ databaseUrl: db().url, env: { NODE_ENV: 'development', INCLUDE_STACKTRACE: '1' } }),
   ]);
   ws = createClient({ url: dev.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0 });
@@ -113,5 +121,7 @@ describe('APQ hash mismatch', () => {
     expect(again.status).toBe(400);
     expect(again.xCache).not.toBe('HIT');
     expect(again.body.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_HASH_MISMATCH');
+    // A client's mistake: nothing logged as an unexpected error.
+    expect(logged.filter((l) => /unexpected|"level":50/.test(l))).toEqual([]);
   });
 });
