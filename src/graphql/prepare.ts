@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { ApolloServerPlugin } from '@apollo/server';
 import {
   getOperationAST,
+  getVariableValues,
   GraphQLError,
   parse,
   specifiedRules,
@@ -18,7 +19,6 @@ import {
   type ParseOptions,
   type ValidationRule,
 } from 'graphql';
-import { getVariableValues } from 'graphql/execution/values.js';
 import { costError, DEFAULT_OPERATION_LIMITS, fragmentsOf, MAX_TOKENS, measureOperation, operationCostPlugin, operationLimitsRule, type OperationLimits } from './operation-limits.js';
 
 /** Codes of errors found before execution (Apollo's names, so clients see the same code on every transport). */
