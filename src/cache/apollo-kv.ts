@@ -6,7 +6,7 @@
 // lookup a miss within `timeoutMs` (the client then sends the full query: APQ's normal recovery,
 // PERSISTED_QUERY_NOT_FOUND), and a failed registration is dropped.
 import { KeyvAdapter } from '@apollo/utils.keyvadapter';
-import KeyvRedis, { createCluster } from '@keyv/redis';
+import KeyvRedis, { createClient, createCluster } from '@keyv/redis';
 import { Keyv } from 'keyv';
 import type { Logger } from '../observability/logger.js';
 
@@ -32,11 +32,6 @@ export interface ApolloRedisStoreOptions {
 }
 
 export function createApolloRedisStore(options: ApolloRedisStoreOptions): ApolloKeyValueStore {
-  const urls = options.url.split(',').map((u) => u.trim());
-  const store = options.cluster ? new KeyvRedis(createCluster({ rootNodes: urls.map((url) => ({ url })) })) : new KeyvRedis(urls[0]!);
-  // Keyv's own namespace prefix is off: the key is exactly the prefixed one below (one keyspace layout).
-  const keyv = new Keyv<string>({ store, useKeyPrefix: false, ttl: PERSISTED_QUERY_TTL_SECONDS * 1000 });
-  keyv.namespace = undefined; // and the store's ("keyv::" by default)
   let warned = 0;
   const onError = (err: unknown) => {
     // Once a minute at most: a Redis outage would otherwise log once per request.
@@ -45,6 +40,18 @@ export function createApolloRedisStore(options: ApolloRedisStoreOptions): Apollo
       options.logger.warn({ err: (err as Error)?.message ?? String(err) }, 'persisted query store unavailable; lookups are misses');
     }
   };
+  const urls = options.url.split(',').map((u) => u.trim());
+  // The client is made here so its own 'error' events have a listener: node-redis emits one per
+  // failed (re)connection, and an unlistened 'error' event would end the process.
+  const client = options.cluster
+    ? createCluster({ rootNodes: urls.map((url) => ({ url })) })
+    : createClient({ url: urls[0]!, socket: { connectTimeout: 5_000, reconnectStrategy: (attempts: number) => Math.min(100 * 2 ** attempts, 2_000) } });
+  client.on('error', (err: unknown) => onError(err));
+  // node-redis's generic parameters differ between its factory and KeyvRedis's signature only.
+  const store = new KeyvRedis(client as unknown as ConstructorParameters<typeof KeyvRedis>[0]);
+  // Keyv's own namespace prefix is off: the key is exactly the prefixed one below (one keyspace layout).
+  const keyv = new Keyv<string>({ store, useKeyPrefix: false, ttl: PERSISTED_QUERY_TTL_SECONDS * 1000 });
+  keyv.namespace = undefined; // and the store's ("keyv::" by default)
   keyv.on('error', onError);
   store.on('error', onError);
   const adapter = new KeyvAdapter<string>(keyv);
