@@ -8,6 +8,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { GraphQLError } from 'graphql';
 import { createAfterCommit, type WriteEffects } from './after-commit.js';
+import { createApolloRedisStore, PERSISTED_QUERY_TTL_SECONDS } from './cache/apollo-kv.js';
 import { createCache, type Cache } from './cache/cache.js';
 import { createKeyspace } from './cache/keys.js';
 import { createMemoryStore } from './cache/memory-store.js';
@@ -26,7 +27,8 @@ import { cachePlugin } from './graphql/cache-plugin.js';
 import { createContext, type AppServices, type GraphQLContext } from './graphql/context.js';
 import { formatError } from './graphql/format-error.js';
 import { buildSchema } from './graphql/schema.js';
-import { MAX_TOKENS, operationCostPlugin, operationLimitsRule } from './graphql/operation-limits.js';
+import { createOperationPreparation } from './graphql/prepare.js';
+import { createCors, originAllowed } from './http/cors.js';
 import { createHttpHandler } from './http/server.js';
 import { createStaticSite, defaultDashboardDir, defaultSiteDir } from './http/static.js';
 import { attachWebSocket, type WebSocketLimits, type WebSocketStats } from './http/ws.js';
@@ -212,22 +214,31 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // ---- end of abuse limits ----------------------------------------------------------------------
 
   const httpServer = createServer();
+  // One preparation (parse, validation, limits, codes) and one error formatting for HTTP and WebSocket.
+  const preparation = createOperationPreparation(schema);
+  const formatErrors = formatError({ maskInternal: config.nodeEnv !== 'development', logger });
   const isProduction = config.nodeEnv === 'production';
+  // Persisted queries (APQ) in Redis when there is one, so every instance knows every registered query.
+  const apolloStore = config.redisUrl
+    ? createApolloRedisStore({ url: config.redisUrl, cluster: config.redisCluster, prefix: config.cachePrefix, timeoutMs: config.cacheTimeoutMs, logger })
+    : null;
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
+    ...(apolloStore ? { cache: apolloStore, persistedQueries: { ttl: PERSISTED_QUERY_TTL_SECONDS } } : {}),
     introspection: !isProduction,
     csrfPrevention: true,
     // Depth and alias limits (issue 5; the cost limit is a plugin below); a refused document never executes, so never enters the response cache.
-    validationRules: [operationLimitsRule()],
-    parseOptions: { maxTokens: MAX_TOKENS },
+    // Parse bound and validation rules shared with the WebSocket (graphql/prepare.ts).
+    ...preparation.apolloOptions,
     // main.ts owns SIGTERM: Apollo's own handler would race it and hang app.stop().
     stopOnTerminationSignals: false,
-    includeStacktraceInErrorResponses: config.nodeEnv === 'development',
-    formatError: formatError({ maskInternal: config.nodeEnv !== 'development', logger }),
+    // Never by default: stack traces name server paths, and expected errors (UNAUTHENTICATED, BAD_USER_INPUT) have no use for them.
+    includeStacktraceInErrorResponses: config.includeStacktrace,
+    formatError: formatErrors,
     plugins: [
       ApolloServerPluginCacheControl({ defaultMaxAge: 0, calculateHttpHeaders: true }),
       cachePlugin(cacheDeclarations.taggers),
-      operationCostPlugin(), // issue 5: the cost limit, once the variables are known
+      ...preparation.plugins, // the cost limit, once the variables are known
       ...(credentialLimiter ? [credentialLimiter.plugin] : []),
       isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
     ],
@@ -301,17 +312,22 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       // One log line and one metrics sample per request; GET /metrics (issue 7).
       observe: createRequestObserver({ logger, metrics }),
       metrics,
+      cors: createCors(config.corsOrigins),
+      checkSource: preparation.checkSource,
     }),
   );
   const ws = attachWebSocket({
     httpServer,
     schema,
+    preparation,
+    formatError: formatErrors,
     authenticate,
     context: (viewer, request) => createContext(services, viewer, `ws-${Date.now().toString(36)}`, request),
     checkCredentials: credentialLimiter?.check, // sign-in and sign-up limits, as over HTTP
     live, // live subscriptions
     limits: options.live,
     trustedProxies: config.trustProxy, // the per-address limit counts clients, not the load balancer
+    originAllowed: (origin, host) => originAllowed(config.corsOrigins, origin, host), // as for HTTP (http/cors.ts)
     logger,
   });
   // Gauges read these at scrape time (issue 7).
@@ -349,6 +365,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         await closed;
         clearTimeout(forceAfter);
         await apollo.stop();
+        await apolloStore?.close();
         await auth.close();
         cache?.close();
         await closeLive(); // after the HTTP drain: in-flight mutations have published

@@ -49,6 +49,15 @@ export interface Config {
   cacheTimeoutMs: number;
   /** Cache-Tag / Surrogate-Key headers on cacheable PUBLIC responses, for a CDN's purge by tag. Default on. */
   cdnTags: boolean;
+  /**
+   * Browser origins allowed to call /graphql and open the WebSocket (http/cors.ts): exact origins,
+   * `http://localhost:*` (any port of that host), or `*` (any origin). Same-origin pages always work.
+   * Default outside production: any port of localhost / 127.0.0.1 / [::1] and the hosted Apollo
+   * Sandbox; in production: none (name your frontends).
+   */
+  corsOrigins: string[];
+  /** Stack traces in error responses (INCLUDE_STACKTRACE=1); never by default. */
+  includeStacktrace: boolean;
 }
 
 class ConfigError extends Error {}
@@ -105,7 +114,27 @@ const envSchema = z.object({
   CACHE_L1_MB: int('CACHE_L1_MB', 0, 16_384).default(64),
   CACHE_TIMEOUT_MS: int('CACHE_TIMEOUT_MS', 10, 10_000).default(250),
   CDN_TAGS: z.enum(['0', '1', 'true', 'false'], { error: () => 'CDN_TAGS must be 0 or 1' }).optional(),
+  CORS_ORIGINS: z.string().optional(),
+  INCLUDE_STACKTRACE: z.enum(['0', '1', 'true', 'false'], { error: () => 'INCLUDE_STACKTRACE must be 0 or 1' }).optional(),
 });
+
+/** Where browsers may call from when CORS_ORIGINS is unset outside production: local dev servers and the hosted Apollo Sandbox. */
+export const DEVELOPMENT_CORS_ORIGINS = ['http://localhost:*', 'http://127.0.0.1:*', 'http://[::1]:*', 'https://studio.apollographql.com'];
+
+/** One origin as a browser sends it (scheme://host[:port], no path), a port wildcard `:*`, or `*`. */
+const ORIGIN = /^https?:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:(\d{1,5}|\*))?$/;
+
+function parseCorsOrigins(value: string): string[] {
+  const origins = value.split(',').map((o) => o.trim()).filter(Boolean);
+  if (origins.length === 0) return [];
+  if (origins.includes('*') && origins.length > 1) throw new ConfigError(`Invalid configuration: CORS_ORIGINS: "*" already allows every origin; give it alone (got ${JSON.stringify(value)})`);
+  for (const o of origins) {
+    if (o !== '*' && !ORIGIN.test(o)) {
+      throw new ConfigError(`Invalid configuration: CORS_ORIGINS: ${JSON.stringify(o)} is not an origin such as https://app.example.org or http://localhost:5173 (scheme, host, optional port, no path)`);
+    }
+  }
+  return origins.map((o) => o.toLowerCase());
+}
 
 const truthy = (v: string | undefined) => v === '1' || v === 'true';
 
@@ -167,6 +196,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cacheL1Mb: e.CACHE_L1_MB,
     cacheTimeoutMs: e.CACHE_TIMEOUT_MS,
     cdnTags: e.CDN_TAGS === undefined || truthy(e.CDN_TAGS),
+    corsOrigins: e.CORS_ORIGINS !== undefined ? parseCorsOrigins(e.CORS_ORIGINS) : e.NODE_ENV === 'production' ? [] : DEVELOPMENT_CORS_ORIGINS,
+    includeStacktrace: truthy(e.INCLUDE_STACKTRACE),
   };
 }
 

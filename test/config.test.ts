@@ -33,3 +33,25 @@ test.each([
   expect(message).toContain(name);
   expect(message).not.toContain('\n');
 });
+
+test('CORS_ORIGINS: a development default for local frontends and Apollo Sandbox, none in production, and bad values fail in one line', () => {
+  expect(loadConfig({}).corsOrigins).toEqual(expect.arrayContaining(['http://localhost:*', 'https://studio.apollographql.com']));
+  expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).corsOrigins).toEqual([]);
+  expect(loadConfig({ CORS_ORIGINS: 'https://a.example, http://localhost:5173' }).corsOrigins).toEqual(['https://a.example', 'http://localhost:5173']);
+  expect(loadConfig({ CORS_ORIGINS: '*' }).corsOrigins).toEqual(['*']);
+  for (const bad of ['https://a.example/path', 'localhost:5173', '*,https://a.example']) {
+    expect(() => loadConfig({ CORS_ORIGINS: bad })).toThrow(ConfigError);
+    try {
+      loadConfig({ CORS_ORIGINS: bad });
+    } catch (err) {
+      expect((err as Error).message).toContain('CORS_ORIGINS');
+      expect((err as Error).message).not.toContain('\n');
+    }
+  }
+});
+
+test('stack traces only with INCLUDE_STACKTRACE=1, in every mode', () => {
+  expect(loadConfig({}).includeStacktrace).toBe(false);
+  expect(loadConfig({ NODE_ENV: 'development' }).includeStacktrace).toBe(false);
+  expect(loadConfig({ INCLUDE_STACKTRACE: '1' }).includeStacktrace).toBe(true);
+});

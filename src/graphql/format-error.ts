@@ -30,6 +30,10 @@ export function formatError({ maskInternal, logger }: { maskInternal: boolean; l
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const code = formatted.extensions?.code;
     if (code !== ErrorCode.INTERNAL_SERVER_ERROR) return formatted;
+    // Apollo's own APQ check raises this without a code: it is the client's mistake, not ours.
+    if (formatted.message === 'provided sha does not match query') {
+      return { message: formatted.message, extensions: { code: 'PERSISTED_QUERY_HASH_MISMATCH' } };
+    }
     const original = unwrapResolverError(error);
     if (isDatabaseUnavailable(original)) {
       return {

@@ -22,6 +22,7 @@ import { BodyTooLarge, readBody } from './body.js';
 import { checkReadiness, type DependencyCheck } from './health.js';
 import { createRequestMemo } from './request-memo.js';
 import type { StaticSiteHandler } from './static.js';
+import type { CorsHook } from './cors.js';
 import { clientIp, deadlineBody, jsonNestedDeeperThan, MAX_JSON_DEPTH, rateLimitKey, sendRateLimited, withDeadline } from './limits.js';
 
 export interface HttpHandlerOptions {
@@ -55,6 +56,10 @@ export interface HttpHandlerOptions {
   observe?: RequestObserver;
   /** Served at GET /metrics; unset = 404. */
   metrics?: Pick<Metrics, 'contentType' | 'scrape'>;
+  /** Refuses a request's text before parsing and before the cache (APQ hash mismatch, absurd nesting: graphql/prepare.ts). */
+  checkSource?: (operation: { query?: string; apqHash?: string }) => GraphQLError | null;
+  /** CORS headers on every answer, and preflights answered before any other check (http/cors.ts); unset = same-origin only. */
+  cors?: CorsHook;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -141,9 +146,9 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
   };
   /** The caching headers of an error answered before GraphQL runs (no-store: never stored, by anyone). */
   const refusedHeaders = policy.headers({ kind: 'not-stored', reason: 'error', revalidated: false }, false);
-  const graphqlError = (res: ServerResponse, status: number, message: string, code: string) => {
+  const graphqlError = (res: ServerResponse, status: number, message: string, code: string, extensions: Record<string, unknown> = {}) => {
     noteErrors(res, [code]); // request log and metrics (issue 7)
-    sendJson(res, status, { errors: [{ message, extensions: { code } }] }, refusedHeaders);
+    sendJson(res, status, { errors: [{ message, extensions: { ...extensions, code } }] }, refusedHeaders);
   };
 
   // A hot entry is the same object on every L1 hit: encode its body to bytes and build its fixed
@@ -290,6 +295,9 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     // Logs and metrics name the operation, cached or not (observability/request-log.ts).
     const requested = remembered?.operation ?? (method === 'GET' || isJson ? operationOf(method, body, url) : null);
     noteOperation(res, requested);
+    // Before the cache too: a hit must not answer a request Apollo would refuse (a mismatched APQ hash).
+    const refusal = requested && !remembered ? options.checkSource?.(requested) : null;
+    if (refusal) return graphqlError(res, 400, refusal.message, String(refusal.extensions.code), refusal.extensions);
     const operation = responseCache && requested && !(viewer instanceof GraphQLError) ? requested : null;
     if (!operation || viewer instanceof GraphQLError) {
       const limited = await refused();
@@ -365,6 +373,7 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     const url = new URL(req.url ?? '/', 'http://localhost');
     options.observe?.(req, res, requestId, url.pathname); // request log and metrics (issue 7)
     const run = async () => {
+      if (options.cors?.(req, res)) return; // a preflight, answered: CORS before CSRF and every other check
       // Issue 5: the same nesting bound for GET's variables and extensions as for POST bodies.
       if (url.pathname === '/graphql' && jsonNestedDeeperThan(`${url.searchParams.get('variables') ?? ''}${url.searchParams.get('extensions') ?? ''}`)) {
         return graphqlError(res, 400, `The variables or extensions nest JSON deeper than ${MAX_JSON_DEPTH} levels.`, 'BAD_REQUEST');

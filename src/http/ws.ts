@@ -13,12 +13,9 @@ import type { Server } from 'node:http';
 import {
   createSourceEventStream,
   execute,
-  getOperationAST,
   GraphQLError,
-  parse,
-  specifiedRules,
-  validate,
   type DocumentNode,
+  type GraphQLFormattedError,
   type ExecutionArgs,
   type ExecutionResult,
   type GraphQLSchema,
@@ -31,7 +28,7 @@ import type { Viewer } from '../auth/types.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { ErrorCode } from '../graphql/errors.js';
 import { newRequestState, type RequestState } from '../graphql/request-state.js';
-import { costError, DEFAULT_OPERATION_LIMITS, fragmentsOf, MAX_TOKENS, measureOperation, operationLimitsRule } from '../graphql/operation-limits.js';
+import { createOperationPreparation, type OperationPreparation } from '../graphql/prepare.js';
 import type { Logger } from '../observability/logger.js';
 import { createLiveRoot, encodeEventId, type LiveServices } from '../pubsub/live.js';
 import type { Topic } from '../pubsub/topics.js';
@@ -74,6 +71,10 @@ export const CLOSE_SESSION_ENDED = CloseCode.Unauthorized;
 export interface WebSocketOptions {
   httpServer: Server;
   schema: GraphQLSchema;
+  /** Parse, validation, limits and their error codes, shared with HTTP (graphql/prepare.ts). Default: built from `schema`. */
+  preparation?: OperationPreparation;
+  /** Gives every error in a result a code, masking unexpected ones (graphql/format-error.ts), as over HTTP. */
+  formatError?: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   /** Verifies connectionParams.authorization; throws to refuse the connection. */
   authenticate(authorization: string | undefined): Promise<Viewer | null>;
   /** A fresh context (and loaders) per operation, as over HTTP; `request` carries the client's address. */
@@ -85,6 +86,8 @@ export interface WebSocketOptions {
   limits?: Partial<WebSocketLimits>;
   /** Proxies in front whose X-Forwarded-For entries are trusted (as for HTTP, http/limits.ts). Default 0. */
   trustedProxies?: number;
+  /** Whether a browser page on this Origin may open a socket (the CORS list); unset = any. */
+  originAllowed?: (origin: string | undefined, host: string | undefined) => boolean;
   logger: Logger;
 }
 
@@ -119,6 +122,7 @@ interface LiveEvent {
 
 export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
   const { schema, logger, live } = options;
+  const preparation = options.preparation ?? createOperationPreparation(schema);
   const limits: WebSocketLimits = { ...DEFAULT_WS_LIMITS, ...definedOnly(options.limits ?? {}) };
   const connections = new Map<WebSocket, Connection>();
   const perIp = new Map<string, number>();
@@ -129,6 +133,12 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
     path: '/graphql',
     // Counted at the upgrade, so an address over its limit costs us no WebSocket at all.
     verifyClient: (info, accept) => {
+      // Browsers send Origin on every WebSocket and do not preflight it: a page on an origin
+      // CORS_ORIGINS does not name must not get a socket that carries its user's token.
+      if (options.originAllowed && !options.originAllowed(info.req.headers.origin, info.req.headers.host)) {
+        accept(false, 403, 'Origin not allowed (CORS_ORIGINS)');
+        return;
+      }
       const ip = clientIp(info.req, options.trustedProxies);
       const open = perIp.get(ip) ?? 0;
       if (open >= limits.maxConnectionsPerIp) {
@@ -145,6 +155,14 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
       accept(true);
     },
   });
+
+  /** Every error a client sees carries extensions.code; unexpected ones are masked and logged as over HTTP. */
+  const formatErrors = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
+    errors.map((error) => {
+      let formatted: GraphQLFormattedError = error.toJSON();
+      if (!formatted.extensions?.code) formatted = { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.INTERNAL_SERVER_ERROR } };
+      return options.formatError ? options.formatError(formatted, error) : formatted;
+    });
 
   const closeConnection = (socket: WebSocket, code: number, reason: string) => {
     if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) socket.close(code, reason);
@@ -223,21 +241,15 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
       documents.set(query, known);
       return known;
     }
-    let document: DocumentNode;
-    try {
-      document = parse(query, { maxTokens: MAX_TOKENS });
-    } catch (err) {
-      return [err instanceof GraphQLError ? err : new GraphQLError(String(err))];
-    }
-    // The same depth, alias and cost limits as over HTTP.
-    const errors = validate(schema, document, [...specifiedRules, operationLimitsRule()]);
-    if (errors.length) return errors;
+    // The same preparation as over HTTP (graphql/prepare.ts): limits, and a code on every error.
+    const document = preparation.parseAndValidate(query);
+    if (Array.isArray(document)) return document;
     if (query.length <= MAX_SHARED_DOCUMENT_CHARS) {
-      documents.set(query, document);
-      documentText.set(document, query);
+      documents.set(query, document as DocumentNode);
+      documentText.set(document as DocumentNode, query);
       if (documents.size > MAX_SHARED_DOCUMENTS) documents.delete(documents.keys().next().value!);
     }
-    return document;
+    return document as DocumentNode;
   };
 
   // A subscription's operation context: its subscribe() resolvers read only the root (the live
@@ -296,13 +308,11 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
             }),
           ];
         }
-        const document = parseAndValidate(payload.query);
-        if (!('kind' in document)) return [...document];
-        const operation = getOperationAST(document, payload.operationName);
-        if (operation) {
-          const m = measureOperation(schema, fragmentsOf(document), operation, DEFAULT_OPERATION_LIMITS, payload.variables ?? {});
-          if (m.cost > DEFAULT_OPERATION_LIMITS.maxCost) return [costError(operation, m.cost, DEFAULT_OPERATION_LIMITS)];
-        }
+        const parsed = parseAndValidate(payload.query);
+        if (!('kind' in parsed)) return [...parsed];
+        const prepared = preparation.prepare(payload, parsed);
+        if (prepared.errors) return prepared.errors;
+        const { document, operation } = prepared;
         const { socket } = ctx.extra;
         // Who sent it, as for HTTP (TRUST_PROXY): sign-in and sign-up over the socket draw from the same budgets.
         const request = newRequestState({ ip: clientIp(ctx.extra.request, options.trustedProxies) });
@@ -331,13 +341,16 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
       onComplete: () => {
         operationCount--;
       },
-      onNext: (ctx) => {
+      onNext: (ctx, _id, _payload, _args, result) => {
         // graphql-ws awaits each send, so events queue in our streams (bounded) rather than
         // here; this catches a connection whose many subscriptions together flood the socket.
         if (ctx.extra.socket.bufferedAmount > limits.maxBufferedBytes) tooSlow(ctx.extra.socket);
+        // A shared result is one object for its whole group: copied only when it has errors.
+        if (result.errors?.length) return { ...result, errors: formatErrors(result.errors) };
       },
       onError: (_ctx, _id, _payload, errors) => {
         options.logger.debug({ errors: errors.map((e: GraphQLError) => e.message) }, 'websocket operation error');
+        return formatErrors(errors);
       },
     },
     wss,

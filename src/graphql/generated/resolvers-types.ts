@@ -43,6 +43,8 @@ export type BloodGroup =
 export type BloodGroupUnits = {
   __typename?: 'BloodGroupUnits';
   bloodGroup: BloodGroup;
+  /** Stable: "<the totals' id>:<blood group>", e.g. "network:O_NEG", so client caches normalize it. */
+  id: Scalars['ID']['output'];
   units: Scalars['Int']['output'];
 };
 
@@ -120,6 +122,8 @@ export type CreateCampaignInput = {
 export type DashboardStats = {
   __typename?: 'DashboardStats';
   generatedAt: Scalars['DateTime']['output'];
+  /** Always "network": there is one set of network-wide totals, so a client cache keeps one copy and every push updates it. */
+  id: Scalars['ID']['output'];
   /** Units in stock per blood group, over all hospitals. */
   inventory: Array<BloodGroupUnits>;
   openRequests: Scalars['Int']['output'];
@@ -225,6 +229,8 @@ export type InventoryItem = {
   __typename?: 'InventoryItem';
   bloodGroup: BloodGroup;
   hospital: Hospital;
+  /** Stable: "<hospital id>:<blood group>", e.g. "3:O_NEG" (one item per hospital and group), so client caches normalize it. */
+  id: Scalars['ID']['output'];
   units: Scalars['Int']['output'];
   updatedAt: Scalars['DateTime']['output'];
 };
@@ -356,7 +362,7 @@ export type Query = {
   hospital: Maybe<Hospital>;
   /** Ordered by name. */
   hospitals: Array<Hospital>;
-  /** The signed-in donor's own profile. */
+  /** The signed-in donor's own profile; null when signed out, and for STAFF and ADMIN accounts. */
   me: Maybe<Donor>;
 };
 
@@ -660,6 +666,7 @@ export type AuthPayloadResolvers<ContextType = GraphQLContext, ParentType extend
 
 export type BloodGroupUnitsResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['BloodGroupUnits'] = ResolversParentTypes['BloodGroupUnits']> = {
   bloodGroup?: Resolver<ResolversTypes['BloodGroup'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   units?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
@@ -700,6 +707,7 @@ export type CampaignResolvers<ContextType = GraphQLContext, ParentType extends R
 
 export type DashboardStatsResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DashboardStats'] = ResolversParentTypes['DashboardStats']> = {
   generatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   inventory?: Resolver<Array<ResolversTypes['BloodGroupUnits']>, ParentType, ContextType>;
   openRequests?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   pendingEmergencyRequests?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -771,6 +779,7 @@ export type HospitalResolvers<ContextType = GraphQLContext, ParentType extends R
 export type InventoryItemResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['InventoryItem'] = ResolversParentTypes['InventoryItem']> = {
   bloodGroup?: Resolver<ResolversTypes['BloodGroup'], ParentType, ContextType>;
   hospital?: Resolver<ResolversTypes['Hospital'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   units?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };

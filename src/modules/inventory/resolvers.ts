@@ -10,6 +10,9 @@ import { adjustInventory } from './writes.js';
 
 export const MAX_ADJUST = 10_000;
 
+/** One item per hospital and blood group: the pair is its identity (what client caches normalize by). */
+export const inventoryItemId = (hospitalId: number, bloodGroup: string) => `${hospitalId}:${bloodGroup}`;
+
 export const inventoryResolvers: Resolvers = {
   Query: {
     availability: async (_p, { bloodGroup, region }, { services, loaders, cache }) => {
@@ -38,6 +41,7 @@ export const inventoryResolvers: Resolvers = {
     inventory: (h, _a, { loaders }) => loaders.inventoryByHospital.load({ hospital: h.id }),
   },
   InventoryItem: {
+    id: (item) => inventoryItemId(item.hospitalId, item.bloodGroup),
     hospital: async (item, _a, { loaders }) => (await loaders.hospital.load(item.hospitalId))!,
   },
 };
