@@ -143,7 +143,8 @@ export function logProblems(logFile: string, fromByte = 0): { count: number; sam
   }
   const lines = text
     .split('\n')
-    .filter((l) => l.trim() && !l.startsWith('--- bench:') && !/^Lifeline is serving GraphQL at /.test(l));
+    // The start-up banner (the serving line and the indented URLs under it) is not a problem.
+    .filter((l) => l.trim() && !l.startsWith('--- bench:') && !/^Lifeline is serving GraphQL at /.test(l) && !/^ {2}\S.* {2,}https?:\/\//.test(l));
   const counts = new Map<string, number>();
   for (const line of lines) {
     let key = line.slice(0, 300);
