@@ -289,7 +289,7 @@ export async function logEvictionPolicy(redis: Redis | Cluster, logger: Pick<Log
   const [maxmemory, policy] = await Promise.all([get('maxmemory'), get('maxmemory-policy')]);
   const result: EvictionPolicy = { maxmemory: maxmemory === null ? null : Number(maxmemory), policy };
   if (maxmemory === null || policy === null) {
-    logger.info({ maxmemory: result.maxmemory, policy }, 'cache redis: CONFIG GET refused, memory limit and eviction policy unknown (the cache is safe under any policy)');
+    logger.info({ maxmemory: result.maxmemory, policy }, 'cache redis: CONFIG GET refused or failed, memory limit and eviction policy unknown (the cache is safe under any policy)');
   } else if (policy === 'noeviction' && result.maxmemory === 0) {
     logger.warn(
       { maxmemory: 0, policy },
