@@ -54,11 +54,17 @@ local function meta(key, base, candidate, verTtl)
   return candidate, 0
 end
 -- header = {fence, tags...}: is no tag invalidated after the fence (and every bucket still there)?
-local function current(base, epoch, header)
+-- memo: the versions already looked up by this script (entries read together share many tags).
+local function current(base, epoch, header, memo)
   local fence = tonumber(header[1])
   for i = 2, #header do
-    local v = version(bucketOf(base, epoch, header[i]), header[i])
-    if v == nil or v > fence then return false end
+    local tag = header[i]
+    local v = memo[tag]
+    if v == nil then
+      v = version(bucketOf(base, epoch, tag), tag) or false
+      memo[tag] = v
+    end
+    if v == false or v > fence then return false end
   end
   return true
 end
@@ -71,6 +77,7 @@ const READ = `${PRELUDE}
 local base, epoch, candidate, verTtl, n = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local cur, clock = meta(KEYS[1], base, candidate, verTtl)
 local out = {cur, clock}
+local memo = {}
 for i = 6, #ARGV do
   local result = false
   if cur == epoch then
@@ -79,7 +86,7 @@ for i = 6, #ARGV do
     if hlen then
       local raw
       if i < 6 + n then raw = redis.call('GET', full) else raw = redis.call('GETRANGE', full, 0, 7 + hlen + STAMP_LEN) end
-      if current(base, epoch, cjson.decode(string.sub(raw, 9, 8 + hlen))) then
+      if current(base, epoch, cjson.decode(string.sub(raw, 9, 8 + hlen)), memo) then
         result = string.sub(raw, 9 + hlen)
       else
         -- Invalidated, but its index was lost before the invalidation could delete it.
