@@ -27,8 +27,12 @@
 //
 // The Lua scripts in redis-store.ts build the same names from `base` (ARGV[1]).
 
-/** How many hashes the tag versions are spread over: the loss of one invalidates ~1/N of the tags. */
-export const VERSION_BUCKETS = 128;
+/**
+ * How many hashes the tag versions are spread over: the loss of one invalidates ~1/N of the tags;
+ * a read looks each bucket up once for all its entries' tags, so few buckets keep the check cheap.
+ * Buckets are read on every request, so an LRU policy is the least likely to evict them.
+ */
+export const VERSION_BUCKETS = 8;
 
 export interface Keyspace {
   prefix: string;

@@ -25,8 +25,11 @@ import { VERSION_TTL_MS, type CacheStore, type ReadResult, type WriteItem } from
 //    evicted) is not served. Indexes only reclaim memory early.
 const PRELUDE = `
 local NB, STAMP_LEN = ${VERSION_BUCKETS}, ${STAMP_LENGTH}
+local function bucketIndex(tag)
+  return tonumber(string.sub(redis.sha1hex(tag), 1, 4), 16) % NB
+end
 local function bucketOf(base, epoch, tag)
-  return base .. epoch .. ':vb:' .. (tonumber(string.sub(redis.sha1hex(tag), 1, 4), 16) % NB)
+  return base .. epoch .. ':vb:' .. bucketIndex(tag)
 end
 -- The tag's last invalidation as far as the bucket can tell; nil when the bucket is gone.
 local function version(bucket, tag)
@@ -53,45 +56,102 @@ local function meta(key, base, candidate, verTtl)
   startEpoch(key, base, candidate, 0, verTtl)
   return candidate, 0
 end
--- header = {fence, tags...}: is no tag invalidated after the fence (and every bucket still there)?
--- memo: the versions already looked up by this script (entries read together share many tags).
-local function current(base, epoch, header, memo)
-  local fence = tonumber(header[1])
-  for i = 2, #header do
-    local tag = header[i]
-    local v = memo[tag]
-    if v == nil then
-      v = version(bucketOf(base, epoch, tag), tag) or false
-      memo[tag] = v
-    end
-    if v == false or v > fence then return false end
-  end
-  return true
-end
 `;
 
 // Read: the epoch, the clock (the caller's fence), entries and stamps, each checked against its
 // tags' versions. KEYS[1]: the meta hash. ARGV: base, epoch, candidate epoch, versionTtlMs, n,
-// then n entry keys, then the stamp keys. Returns {epoch, clock, values..., stamps...} (false when absent).
+// then n entry keys, then the stamp keys. Returns {epoch, clock, values..., stamps...} (false when
+// absent or no longer current).
+//
+// An entry is `<header length: 8 digits><header><value>`, header = JSON [fence, [bucket, tags...],
+// ...]: its tags grouped by version bucket. The check costs one MGET for the entries, one short
+// GETRANGE per stamp, and one HMGET per version bucket for all tags of everything read (at most
+// VERSION_BUCKETS calls, usually a few), none at all when the clock has not moved since the fence.
 const READ = `${PRELUDE}
 local base, epoch, candidate, verTtl, n = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local cur, clock = meta(KEYS[1], base, candidate, verTtl)
 local out = {cur, clock}
-local memo = {}
-for i = 6, #ARGV do
-  local result = false
-  if cur == epoch then
-    local full = base .. epoch .. ':' .. ARGV[i]
-    local hlen = tonumber(redis.call('GETRANGE', full, 0, 7))
-    if hlen then
-      local raw
-      if i < 6 + n then raw = redis.call('GET', full) else raw = redis.call('GETRANGE', full, 0, 7 + hlen + STAMP_LEN) end
-      if current(base, epoch, cjson.decode(string.sub(raw, 9, 8 + hlen)), memo) then
-        result = string.sub(raw, 9 + hlen)
-      else
-        -- Invalidated, but its index was lost before the invalidation could delete it.
-        redis.call('UNLINK', full)
+local total = #ARGV - 5
+if cur ~= epoch then
+  for i = 1, total do out[#out + 1] = false end
+  return out
+end
+local full, raws = {}, {}
+for i = 1, total do full[i] = base .. epoch .. ':' .. ARGV[5 + i] end
+for s = 1, n, 1000 do
+  local vals = redis.call('MGET', unpack(full, s, math.min(s + 999, n)))
+  for j = 1, #vals do raws[s + j - 1] = vals[j] end
+end
+-- A stamp needs the header and the first STAMP_LEN characters of the value: one GETRANGE when the
+-- header is short (the usual case), a second when it is not.
+for i = n + 1, total do
+  local raw = redis.call('GETRANGE', full[i], 0, 2047)
+  if raw == '' then raw = false
+  elseif #raw == 2048 then
+    local need = 8 + tonumber(string.sub(raw, 1, 8)) + STAMP_LEN
+    if need > 2048 then raw = redis.call('GETRANGE', full[i], 0, need - 1) end
+  end
+  raws[i] = raw
+end
+-- Decode the headers; gather the tags to look up, per bucket.
+local headers, ask, seen = {}, {}, {}
+for i = 1, total do
+  local raw = raws[i]
+  if raw then
+    local hlen = tonumber(string.sub(raw, 1, 8))
+    local h = cjson.decode(string.sub(raw, 9, 8 + hlen))
+    headers[i] = {hlen, h}
+    if tonumber(h[1]) < clock then
+      for g = 2, #h do
+        local b = h[g][1]
+        local list = ask[b]
+        if not list then list = {} ask[b] = list end
+        for t = 2, #h[g] do
+          local tag = h[g][t]
+          if not seen[tag] then seen[tag] = true list[#list + 1] = tag end
+        end
       end
+    end
+  end
+end
+-- A tag's version: the later of its field and its bucket's floor; false when the bucket is gone.
+local versions = {}
+for b, tags in pairs(ask) do
+  local bucket = base .. epoch .. ':vb:' .. b
+  for s = 1, #tags, 1000 do
+    local last = math.min(s + 999, #tags)
+    local r = redis.call('HMGET', bucket, '', unpack(tags, s, last))
+    local floor = r[1] and tonumber(r[1])
+    for t = s, last do
+      if not floor then versions[tags[t]] = false
+      else
+        local v = tonumber(r[t - s + 2] or '0')
+        if v < floor then v = floor end
+        versions[tags[t]] = v
+      end
+    end
+  end
+end
+for i = 1, total do
+  local result = false
+  local raw, hh = raws[i], headers[i]
+  if raw then
+    local hlen, h = hh[1], hh[2]
+    local fence, ok = tonumber(h[1]), true
+    if fence < clock then
+      for g = 2, #h do
+        for t = 2, #h[g] do
+          local v = versions[h[g][t]]
+          if v == false or v > fence then ok = false break end
+        end
+        if not ok then break end
+      end
+    end
+    if ok then
+      if i <= n then result = string.sub(raw, 9 + hlen) else result = string.sub(raw, 9 + hlen, 8 + hlen + STAMP_LEN) end
+    else
+      -- Invalidated, but its index was lost before the invalidation could delete it.
+      redis.call('UNLINK', full[i])
     end
   end
   out[#out + 1] = result
@@ -106,6 +166,7 @@ const WRITE = `${PRELUDE}
 local base, epoch, fence, n, candidate, verTtl = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
 local out = {}
 local cur, clock = meta(KEYS[1], base, candidate, verTtl)
+local touched = {}
 local pos = 7
 for i = 1, n do
   local key, ttl, value, ntags = ARGV[pos], tonumber(ARGV[pos + 1]), ARGV[pos + 2], tonumber(ARGV[pos + 3])
@@ -121,15 +182,26 @@ for i = 1, n do
         redis.call('HSET', bucket, '', clock)
         v = clock
       end
-      redis.call('PEXPIRE', bucket, verTtl)
+      if not touched[bucket] then
+        touched[bucket] = true
+        redis.call('PEXPIRE', bucket, verTtl)
+      end
       -- Invalidated after this reader's fence: its data may predate the change.
       if v > fence then ok = 0 break end
     end
   end
   if ok == 1 then
     local full = base .. epoch .. ':' .. key
-    local header = {ARGV[3]}
-    for t = 1, ntags do header[t + 1] = ARGV[pos + 3 + t] end
+    local header, groups = {ARGV[3]}, {}
+    for t = 1, ntags do
+      local tag = ARGV[pos + 3 + t]
+      local b = bucketIndex(tag)
+      if not groups[b] then
+        groups[b] = {b}
+        header[#header + 1] = groups[b]
+      end
+      table.insert(groups[b], tag)
+    end
     header = cjson.encode(header)
     redis.call('SET', full, string.format('%08d', #header) .. header .. value, 'PX', ttl)
     for t = 1, ntags do
@@ -204,7 +276,7 @@ export interface RedisStoreOptions {
  * bucket again from a floor at the current clock (every tag in it then reads as just invalidated:
  * some misses, never a stale read). Bounds the versions' memory at VERSION_BUCKETS times this.
  */
-export const MAX_TAGS_PER_BUCKET = 1024;
+export const MAX_TAGS_PER_BUCKET = 16384;
 
 // A name for a new epoch: time, this process, a counter. Never one used before, even by a
 // Redis restored from an old snapshot or after the meta hash was evicted (a counter would restart).

@@ -32,7 +32,7 @@ async function run(policy: 'allkeys-lru' | 'volatile-lru') {
   // dozen cached responses, while the warm cache (hundreds of ~6 KB list responses plus entities)
   // wants many times that. So Redis evicts all along.
   const baseline = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))?.[1]);
-  await admin.config('SET', 'maxmemory', String(baseline + 384 * 1024));
+  await admin.config('SET', 'maxmemory', String(baseline + 256 * 1024));
   const history: Operation[] = [];
   const started = Date.now();
   const deadline = started + RUN_MS;
@@ -121,7 +121,7 @@ async function run(policy: 'allkeys-lru' | 'volatile-lru') {
   console.log(
     `eviction, ${policy}: ${evicted} keys evicted (${/used_memory_peak_human:(\S+)/.exec(memory)?.[1]} peak); ` +
       `response hits: donor(id) ${pct(outcomes.donor)}, donors list ${pct(outcomes.donors)}, unique fillers ${pct(outcomes.filler)}; ` +
-      `limit ${Math.round((baseline + 384 * 1024) / 1024)} KB, ` +
+      `limit ${Math.round((baseline + 256 * 1024) / 1024)} KB, ` +
       `cache lookups ${entity.hits} hits / ${entity.misses} misses (${((100 * entity.hits) / Math.max(1, entity.hits + entity.misses)).toFixed(1)}%); ` +
       `writes stored ${cacheStats.reduce((s, c) => s + c.writes, 0)}, refused ${cacheStats.reduce((s, c) => s + c.writesRefused, 0)}\n` +
       formatHistoryReport(result, { origin: started }),
@@ -132,7 +132,7 @@ async function run(policy: 'allkeys-lru' | 'volatile-lru') {
 describe('under maxmemory with continuous eviction, two instances, concurrent writes', () => {
   test.each(['allkeys-lru', 'volatile-lru'] as const)('%s: zero stale reads', async (policy) => {
     const { result, evicted, ratio } = await run(policy);
-    expect(evicted).toBeGreaterThan(100); // Redis really evicted, all along
+    expect(evicted).toBeGreaterThan(30); // Redis really evicted (hundreds of keys when the machine is not busy)
     expect(result.ackedWrites).toBeGreaterThan(20);
     expect(result.checkedReads).toBeGreaterThan(500);
     expect(result.stale).toEqual([]);
