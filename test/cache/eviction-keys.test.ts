@@ -5,9 +5,10 @@
 // tag's version stamp, the clock, the epoch.
 import { createCache, type Cache } from '../../src/cache/cache.js';
 import { createKeyspace } from '../../src/cache/keys.js';
-import { createRedisStore } from '../../src/cache/redis-store.js';
+import { createRedisStore, logEvictionPolicy } from '../../src/cache/redis-store.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { scanKeys, testRedisClient, uniqueCachePrefix } from '../helpers/redis.js';
+import { scanKeys, startPrivateRedis, testRedisClient, uniqueCachePrefix } from '../helpers/redis.js';
+import { Redis } from 'ioredis';
 
 const logger = createLogger('silent');
 const redis = testRedisClient();
@@ -178,4 +179,45 @@ test('after versions were evicted, a reader that starts afterwards stores and hi
   const hits = await r.b.get<string>(r.b.newScope(), items);
   expect(hits.size).toBe(items.length);
   r.close();
+});
+
+describe("start-up: Redis's memory limit and eviction policy are logged", () => {
+  const collect = () => {
+    const lines: { level: 'info' | 'warn'; msg: string; fields: object }[] = [];
+    const logger = {
+      info: (fields: object, msg: string) => void lines.push({ level: 'info', msg, fields }),
+      warn: (fields: object, msg: string) => void lines.push({ level: 'warn', msg, fields }),
+    };
+    return { lines, logger: logger as unknown as Parameters<typeof logEvictionPolicy>[1] };
+  };
+
+  test('noeviction without maxmemory: a warning (the cache grows until Redis refuses writes)', async () => {
+    const server = await startPrivateRedis({ args: ['--maxmemory', '0', '--maxmemory-policy', 'noeviction'] });
+    const client = new Redis(server.url);
+    const { lines, logger } = collect();
+    expect(await logEvictionPolicy(client, logger)).toEqual({ maxmemory: 0, policy: 'noeviction' });
+    expect(lines).toEqual([expect.objectContaining({ level: 'warn', msg: expect.stringMatching(/no maxmemory and policy noeviction/) })]);
+    client.disconnect();
+    await server.stop();
+  });
+
+  test('a limit with an LRU policy: one info line with both', async () => {
+    const server = await startPrivateRedis({ args: ['--maxmemory', '64mb', '--maxmemory-policy', 'allkeys-lru'] });
+    const client = new Redis(server.url);
+    const { lines, logger } = collect();
+    expect(await logEvictionPolicy(client, logger)).toEqual({ maxmemory: 64 * 1024 * 1024, policy: 'allkeys-lru' });
+    expect(lines).toEqual([{ level: 'info', msg: expect.stringMatching(/eviction only costs cache misses/), fields: { maxmemory: 64 * 1024 * 1024, policy: 'allkeys-lru' } }]);
+    client.disconnect();
+    await server.stop();
+  });
+
+  test('CONFIG refused (as on managed Redis): said so, no failure', async () => {
+    const server = await startPrivateRedis({ args: ['--rename-command', 'CONFIG', ''] });
+    const client = new Redis(server.url);
+    const { lines, logger } = collect();
+    expect(await logEvictionPolicy(client, logger)).toEqual({ maxmemory: null, policy: null });
+    expect(lines).toEqual([expect.objectContaining({ level: 'info', msg: expect.stringMatching(/CONFIG GET refused/) })]);
+    client.disconnect();
+    await server.stop();
+  });
 });
