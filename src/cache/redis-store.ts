@@ -269,6 +269,8 @@ type Scripted = (Redis | Cluster) & {
 export interface RedisStoreOptions {
   /** TEST ONLY: store entries without the fence check, to show the race tests catch stale write-backs. */
   unsafeSkipFence?: boolean;
+  /** Tags per version bucket before it starts again from a floor (default MAX_TAGS_PER_BUCKET); small in tests. */
+  maxTagsPerBucket?: number;
 }
 
 /**
@@ -324,7 +326,7 @@ export function createRedisStore(redis: Redis | Cluster, keys: Keyspace, options
     },
     async invalidate(tags) {
       if (!tags.length) return { clock: 0, deleted: 0 };
-      const [clock, deleted] = await client.lifelineCacheInvalidate(keys.meta, keys.base, VERSION_TTL_MS, freshEpoch(), MAX_TAGS_PER_BUCKET, ...tags);
+      const [clock, deleted] = await client.lifelineCacheInvalidate(keys.meta, keys.base, VERSION_TTL_MS, freshEpoch(), options.maxTagsPerBucket ?? MAX_TAGS_PER_BUCKET, ...tags);
       return { clock: Number(clock), deleted: Number(deleted) };
     },
     async tryLease(epoch, key, token, ttlMs) {

@@ -221,3 +221,20 @@ describe("start-up: Redis's memory limit and eviction policy are logged", () => 
     await server.stop();
   });
 });
+
+test('a version bucket that grew too big starts again from a floor: a tag whose version it dropped still refuses an older fence', async () => {
+  const keys = createKeyspace(uniqueCachePrefix());
+  const store = createRedisStore(redis, keys, { maxTagsPerBucket: 4 });
+  const cache = createCache({ store, logger, l1MaxBytes: 0 });
+  const reader = cache.newScope();
+  await cache.get(reader, ['Donor:1']);
+  await cache.invalidate(TAGS);
+  // Enough other tags that every bucket (Donor:1's too) passes its limit and is started again.
+  for (let i = 0; i < 80; i++) await cache.invalidate([`Hospital:${i}`]);
+  const buckets = (await scanKeys(redis, `${keys.base}*:vb:*`)).length;
+  expect(buckets).toBeGreaterThan(0);
+  for (const b of await scanKeys(redis, `${keys.base}*:vb:*`)) expect(await redis.hlen(b)).toBeLessThanOrEqual(4);
+  expect(await cache.set(reader, [{ key: 'Donor:1', value: 'old', ...describeDonor() }])).toEqual([false]);
+  expect(await laterReads(cache)).toEqual([null, null]);
+  cache.close();
+});
