@@ -99,9 +99,12 @@ for i = 1, total do
   local raw = raws[i]
   if raw then
     local hlen = tonumber(string.sub(raw, 1, 8))
-    local h = cjson.decode(string.sub(raw, 9, 8 + hlen))
-    headers[i] = {hlen, h}
-    if tonumber(h[1]) < clock then
+    -- The fence leads the header (["<fence>", ...]): no invalidation since it, nothing to decode.
+    local fence = tonumber(string.match(raw, '^%["(%d+)"', 9))
+    local h = nil
+    if fence < clock then h = cjson.decode(string.sub(raw, 9, 8 + hlen)) end
+    headers[i] = {hlen, fence, h}
+    if h then
       for g = 2, #h do
         local b = h[g][1]
         local list = ask[b]
@@ -136,9 +139,9 @@ for i = 1, total do
   local result = false
   local raw, hh = raws[i], headers[i]
   if raw then
-    local hlen, h = hh[1], hh[2]
-    local fence, ok = tonumber(h[1]), true
-    if fence < clock then
+    local hlen, fence, h = hh[1], hh[2], hh[3]
+    local ok = true
+    if h then
       for g = 2, #h do
         for t = 2, #h[g] do
           local v = versions[h[g][t]]
