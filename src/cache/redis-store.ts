@@ -231,7 +231,7 @@ for i = 5, #ARGV do
   local bucket = bucketOf(base, epoch, tag)
   -- A bucket that is gone (or grew too big) restarts with its floor at g: every tag in it then
   -- reads as invalidated now, which covers whatever it held.
-  if redis.call('HLEN', bucket) >= maxFields then redis.call('DEL', bucket) end
+  if redis.call('HLEN', bucket) >= maxFields then redis.call('UNLINK', bucket) end
   if redis.call('EXISTS', bucket) == 0 then redis.call('HSET', bucket, '', g)
   else redis.call('HSET', bucket, tag, g) end
   redis.call('PEXPIRE', bucket, verTtl)
