@@ -12,7 +12,7 @@ import { createApolloRedisStore, PERSISTED_QUERY_TTL_SECONDS } from './cache/apo
 import { createCache, type Cache } from './cache/cache.js';
 import { createKeyspace } from './cache/keys.js';
 import { createMemoryStore } from './cache/memory-store.js';
-import { createRedisStore } from './cache/redis-store.js';
+import { createRedisStore, logEvictionPolicy } from './cache/redis-store.js';
 import { createResponseCache } from './cache/response-cache.js';
 import { createAuthService } from './auth/auth-service.js';
 import { createMemorySessionStore, createRedisSessionStore } from './auth/session-store.js';
@@ -173,6 +173,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // Already connected (start-up awaited the pub/sub clients meanwhile)? Then 'ready' has passed.
     // Not yet: asking now would only fail and open the cache's circuit breaker for a second.
     if (redis.status === 'ready') void cache.onReconnect();
+    // The memory limit and eviction policy, once (eviction is safe; noeviction without a limit grows unbounded).
+    void logEvictionPolicy(redis, logger);
   }
   const responseCache = cache && config.cacheMode === 'full' ? createResponseCache({ cache, beforeStore: options.beforeResponseStore }) : null;
 

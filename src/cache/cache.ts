@@ -282,7 +282,7 @@ export function createCache(options: CacheOptions): Cache {
     now: clock,
     newScope: () => ({ fence: null, epoch, tags: new Set(), writable: true, expiresAt: Infinity }),
 
-    async get<T>(scope: CacheScope, keys: string[]) {
+    async get<T>(scope: CacheScope, keys: string[], retried = false) {
       const hits = new Map<string, Hit<T>>();
       // Metrics (issue 7): what this read served and how long it took (every return goes through done).
       const started = performance.now();
@@ -321,6 +321,12 @@ export function createCache(options: CacheOptions): Cache {
         epoch = result.epoch;
         scope.epoch = result.epoch;
         l1?.clear();
+        // An operation that had read nothing yet (say, an instance's first request) asks once more
+        // under the current epoch: nothing was read before this fence, so a later one is as good.
+        if (!hadFence && !retried) {
+          scope.fence = null;
+          return (cache.get as (s: CacheScope, k: string[], r: boolean) => Promise<Map<string, Hit<T>>>)(scope, keys, true);
+        }
         stats.misses += keys.length;
         return done();
       }

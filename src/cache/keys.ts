@@ -10,22 +10,38 @@
 // gives each deployment sharing a cluster its own slot. On a standalone Redis the tag is inert.
 // (`base` below is `<prefix>{<prefix>cache}:`, e.g. `lifeline:{lifeline:cache}:`.)
 //
-//   <base>clock              the global invalidation clock G
-//   <base>epoch              the current epoch
-//   <base>v:<tag>            the clock value of the tag's last invalidation
-//   <base><epoch>:<key>      an entry; entity keys end in Type:id
-//   <base><epoch>:idx:<tag>  the entries to delete when <tag> is invalidated
-//   <base><epoch>:lease:<key> who is recomputing <key>
+//   <base>meta                   hash: `epoch` (the current epoch) and `clock` (the global
+//                                invalidation clock G of that epoch); no TTL
+//   <base><epoch>:vb:<n>         hash, one of VERSION_BUCKETS: field "" is the bucket's floor (the
+//                                clock when it was created), field <tag> the clock value of the
+//                                tag's last invalidation, for the tags hashing to bucket n
+//   <base><epoch>:<key>          an entry: its own header (the fence it was written under and its
+//                                tags), then the cache's encoded value
+//   <base><epoch>:idx:<tag>      the entries to delete when <tag> is invalidated (memory only)
+//   <base><epoch>:lease:<key>    who is recomputing <key>
+//
+// Why this layout survives eviction (docs/eviction.md): Redis evicts whole keys, so grouping
+// state into hashes makes its loss detectable. A missing meta hash starts a fresh, never reused
+// epoch; a missing version bucket reads as "every tag in it invalidated just now"; entries are
+// validated against their tags' versions on every read, so a lost index only costs memory.
 //
 // The Lua scripts in redis-store.ts build the same names from `base` (ARGV[1]).
+
+/**
+ * How many hashes the tag versions are spread over: the loss of one invalidates ~1/N of the tags;
+ * a read looks each bucket up once for all its entries' tags, so few buckets keep the check cheap.
+ * Buckets are read on every request, so an LRU policy is the least likely to evict them.
+ */
+export const VERSION_BUCKETS = 8;
 
 export interface Keyspace {
   prefix: string;
   /** Every cache key starts with this: the prefix, then the hash tag of the cache's one slot. */
   base: string;
-  clock: string;
-  epoch: string;
-  version(tag: string): string;
+  /** The hash holding the epoch and the clock. */
+  meta: string;
+  /** A version bucket (the scripts pick the bucket from the tag: sha1(tag)[0..4] mod VERSION_BUCKETS). */
+  versionBucket(epoch: string, n: number): string;
   entry(epoch: string, key: string): string;
   index(epoch: string, tag: string): string;
   lease(epoch: string, key: string): string;
@@ -36,9 +52,8 @@ export function createKeyspace(prefix: string): Keyspace {
   return {
     prefix,
     base,
-    clock: `${base}clock`,
-    epoch: `${base}epoch`,
-    version: (tag) => `${base}v:${tag}`,
+    meta: `${base}meta`,
+    versionBucket: (epoch, n) => `${base}${epoch}:vb:${n}`,
     entry: (epoch, key) => `${base}${epoch}:${key}`,
     index: (epoch, tag) => `${base}${epoch}:idx:${tag}`,
     lease: (epoch, key) => `${base}${epoch}:lease:${key}`,

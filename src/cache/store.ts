@@ -10,9 +10,9 @@
 export interface ReadResult {
   clock: number;
   epoch: string;
-  /** Full encoded entries for `keys`, null when absent. */
+  /** Full encoded entries for `keys`, null when absent or no longer current (a tag invalidated after it was written). */
   values: (string | null)[];
-  /** The stamp prefix of each `stampKeys` entry, null when absent. */
+  /** The stamp prefix of each `stampKeys` entry, null when absent or no longer current. */
   stamps: (string | null)[];
 }
 
@@ -37,5 +37,8 @@ export interface CacheStore {
   identity(): Promise<string | null>;
 }
 
-/** Versions must outlive any request that could still hold an older fence. */
+/**
+ * Versions must outlive any request that could still hold an older fence. (On Redis a version that
+ * is gone anyway, evicted or expired, reads as invalidated: see docs/eviction.md.)
+ */
 export const VERSION_TTL_MS = 2 * 60 * 60 * 1000;

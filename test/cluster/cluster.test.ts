@@ -55,13 +55,13 @@ test('every cache key lives in one slot, on one master; event streams and sessio
   expect(cacheKeys.length).toBeGreaterThan(10);
   expect(cacheKeys.some((k) => k.includes(':resp:public:'))).toBe(true);
   expect(cacheKeys.some((k) => k.includes(':idx:'))).toBe(true);
-  expect(cacheKeys.some((k) => k.includes(':v:'))).toBe(true);
+  expect(cacheKeys.some((k) => k.includes(':vb:'))).toBe(true);
   // Whatever is not a cache key is a session, a rate-limit counter or an event stream.
   expect(all.filter((k) => !k.startsWith(keys.base)).every((k) => /^[^:]+:(auth:|rl:|\{events:)/.test(k))).toBe(true);
 
   const slots = new Set(await Promise.all(cacheKeys.map(async (k) => Number(await redis.cluster('KEYSLOT', k)))));
   expect(slots.size).toBe(1);
-  const owner = await ownerOf(redis, keys.clock);
+  const owner = await ownerOf(redis, keys.meta);
   for (const node of redis.nodes('master')) {
     const here = await scanKeys(node, `${keys.base}*`);
     expect(here.length).toBe(nodeKey(node) === owner ? cacheKeys.length : 0);
@@ -74,7 +74,7 @@ test('every cache key lives in one slot, on one master; event streams and sessio
 test("the cache's dataset identity is the run_id of the master owning its slot, not of whichever node answers", async () => {
   const keys = createKeyspace(uniqueCachePrefix());
   const store = createRedisStore(redis, keys);
-  const owner = await ownerOf(redis, keys.clock);
+  const owner = await ownerOf(redis, keys.meta);
   const ids = await Promise.all(redis.nodes('master').map((n) => runIdOf(redis, nodeKey(n))));
   expect(new Set(ids).size).toBe(3);
   for (let i = 0; i < 5; i++) expect(await store.identity()).toBe(await runIdOf(redis, owner));
@@ -143,9 +143,10 @@ describe('a restart of the master that owns the cache slot', () => {
     const q = '{ hospital(id: "5") { id name } }';
     expectNoErrors(await gql(a.url, q));
     expect((await gql(a.url, q)).headers.get('x-cache')).toBe('HIT');
-    expect(await client.get(keys.epoch)).toBeNull(); // epoch "0": never bumped yet
+    const epochBefore = await client.hget(keys.meta, 'epoch');
+    expect(epochBefore).toMatch(/^[0-9a-z]+$/);
 
-    const owner = await ownerOf(client, keys.clock);
+    const owner = await ownerOf(client, keys.meta);
     const runIdBefore = await runIdOf(client, owner);
     await cluster.restart(Number(owner.split(':')[1]));
     // The restarted master came back empty: the clock and every tag version are gone, so
@@ -155,11 +156,12 @@ describe('a restart of the master that owns the cache slot', () => {
     const deadline = Date.now() + 20_000;
     let epoch: string | null = null;
     while (Date.now() < deadline) {
-      epoch = await client.get(keys.epoch).catch(() => null);
-      if (epoch && cache.health().usable) break;
+      epoch = await client.hget(keys.meta, 'epoch').catch(() => null);
+      if (epoch && epoch !== epochBefore && cache.health().usable) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(epoch).toMatch(/^[0-9a-z]+$/);
+    expect(epoch).not.toBe(epochBefore);
     expect(await runIdOf(client, owner)).not.toBe(runIdBefore);
     expect(cache.health()).toMatchObject({ usable: true, state: 'ok' });
     // And it caches again under the new epoch.

@@ -87,7 +87,12 @@ export async function stopAllPrivateRedis(): Promise<void> {
   process.off('exit', killOnExit);
 }
 
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+export interface PrivateRedisOptions {
+  /** More redis-server arguments, e.g. ['--maxmemory', '4mb', '--maxmemory-policy', 'allkeys-lru']. */
+  args?: string[];
+}
+
+export async function startPrivateRedis(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
   const binary = findOnPath('redis-server');
   if (!binary) throw new Error('startPrivateRedis needs redis-server on PATH (apt-get install -y redis-server)');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lifeline-redis-private-'));
@@ -100,7 +105,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
 
   const launch = async (fixedPort?: number) => {
     port = fixedPort ?? (await freePort());
-    const c = spawnLogged(binary, redisArgs(port, dir), { logFile, cwd: dir, deathSignal: 'KILL' });
+    const c = spawnLogged(binary, [...redisArgs(port, dir), ...(options.args ?? [])], { logFile, cwd: dir, deathSignal: 'KILL' });
     child = c;
     liveChildren.add(c);
     void exited(c).then(() => liveChildren.delete(c));
