@@ -77,7 +77,7 @@ export interface AppOptions {
     dieAfterCommit?: boolean;
   };
   /** Timings of the invalidation relay and serving lease (defaults in outbox.ts); tests shorten them. */
-  outbox?: Pick<OutboxOptions, 'pollMs' | 'leaseMs' | 'graceMs' | 'settleMs'>;
+  outbox?: Pick<OutboxOptions, 'pollMs' | 'leaseMs' | 'graceMs' | 'settleMs' | 'listen'>;
   /** The clock (ms) cache freshness is judged by; tests move it to expire entries without sleeping. */
   cacheClock?: () => number;
   /** The built dashboard page served at /dashboard (issue 8). Default dist/public/dashboard, written by `npm run build`. */

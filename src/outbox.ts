@@ -50,6 +50,8 @@ export interface OutboxOptions {
   settleMs?: number;
   /** Applied rows are deleted this long after being applied. Default 60 s. */
   keepAppliedMs?: number;
+  /** LISTEN for writers' NOTIFY (default true). Off only in tests that need a relay that does not wake early. */
+  listen?: boolean;
 }
 
 export interface OutboxStats {
@@ -378,17 +380,19 @@ export function createOutbox(options: OutboxOptions): Outbox {
     },
 
     async start() {
-      try {
-        unlisten = await relayDatabase.listen(
-          CHANNEL,
-          (payload) => {
-            if (payload === keyspace) wake();
-          },
-          // (Re)connected: notifications sent while the listener was away are lost.
-          () => wake(),
-        );
-      } catch (err) {
-        logger.warn({ err: (err as Error).message }, 'cache invalidation LISTEN unavailable; relaying by polling only');
+      if (options.listen !== false) {
+        try {
+          unlisten = await relayDatabase.listen(
+            CHANNEL,
+            (payload) => {
+              if (payload === keyspace) wake();
+            },
+            // (Re)connected: notifications sent while the listener was away are lost.
+            () => wake(),
+          );
+        } catch (err) {
+          logger.warn({ err: (err as Error).message }, 'cache invalidation LISTEN unavailable; relaying by polling only');
+        }
       }
       // The first round, bounded: an instance whose store is down starts without its cache.
       let bound: NodeJS.Timeout | undefined;
