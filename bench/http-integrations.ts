@@ -90,7 +90,8 @@ async function buildApollo() {
     database: { db: {} } as unknown as AppServices['database'],
     auth: {} as unknown as AppServices['auth'],
     logger,
-    afterCommit: {} as unknown as AppServices['afterCommit'],
+    write: {} as unknown as AppServices['write'],
+    publish: async () => {},
     // The integrations are compared without the response cache in front.
     cache: null,
     cacheMode: 'off',

@@ -1,6 +1,6 @@
-// The one place a write's side effects run, after its transaction committed:
-// invalidate what it changed, then publish its events. Writes describe their
-// effects as data; they never touch caches or pub/sub themselves.
+// What a committed write changed, as data: the cache tags and the domain events. Writes
+// describe their effects; write.ts (the one write path) records, invalidates and publishes
+// them after the commit. Writes never touch caches or pub/sub themselves.
 import { sql } from 'drizzle-orm';
 import { rows, type Executor } from './db/client.js';
 import type { BloodRequestRow, DonationRow, DonorProfile, HospitalRow, InventoryRow } from './db/schema.js';
@@ -47,22 +47,10 @@ export async function commitOrder(tx: Executor): Promise<string> {
   return row!.lsn;
 }
 
+/** A step run after a write's commit (publishing its events); write.ts runs it after the invalidation. */
 export interface AfterCommitStep {
   name: string;
   run(effects: WriteEffects): Promise<void>;
-}
-
-export interface AfterCommit {
-  /** Runs every step in order; resolves once all have finished, so the mutation answers only after. */
-  (effects: WriteEffects): Promise<void>;
-}
-
-export function createAfterCommit(steps: AfterCommitStep[]): AfterCommit {
-  return async (effects) => {
-    // Order matters: invalidation completes before events go out, and both before
-    // the mutation's response is sent (a client must never read what it just replaced).
-    for (const step of steps) await step.run(effects);
-  };
 }
 
 export function mergeEffects(...all: WriteEffects[]): WriteEffects {

@@ -7,7 +7,6 @@ import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheContr
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { GraphQLError } from 'graphql';
-import { createAfterCommit, type WriteEffects } from './after-commit.js';
 import { createApolloRedisStore, PERSISTED_QUERY_TTL_SECONDS } from './cache/apollo-kv.js';
 import { createCache, type Cache } from './cache/cache.js';
 import { createKeyspace } from './cache/keys.js';
@@ -44,6 +43,8 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { createRequestObserver } from './observability/request-log.js';
 import { createRedisClient, waitForRedis, watchConnection, type RedisClient } from './redis/client.js';
+import { createOutbox, type Outbox, type OutboxOptions } from './outbox.js';
+import { createWritePath } from './write.js';
 
 export interface App {
   config: Config;
@@ -71,7 +72,15 @@ export interface AppOptions {
    * TEST ONLY: switch off one consistency guard so a test can show it catches the
    * stale read the guard prevents. Never set in production code.
    */
-  unsafe?: { skipInvalidation?: boolean; skipFence?: boolean; skipL1Validation?: boolean };
+  unsafe?: {
+    skipInvalidation?: boolean;
+    skipFence?: boolean;
+    skipL1Validation?: boolean;
+    /** The process SIGKILLs itself right after a write commits (also LIFELINE_TEST_DIE_AFTER_COMMIT=1 with NODE_ENV=test, for child processes). */
+    dieAfterCommit?: boolean;
+  };
+  /** Timings of the invalidation relay and serving lease (defaults in outbox.ts); tests shorten them. */
+  outbox?: Pick<OutboxOptions, 'pollMs' | 'leaseMs' | 'graceMs' | 'settleMs' | 'listen'>;
   /** TEST ONLY: awaited between an operation's execution and its response's write-back (a test commits a write there). */
   beforeResponseStore?: (key: string) => Promise<void>;
   /** The clock (ms) cache freshness is judged by; tests move it to expire entries without sleeping. */
@@ -155,7 +164,39 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           unsafeSkipL1Validation: options.unsafe?.skipL1Validation,
           now: options.cacheClock,
           observer: metrics.cache,
+          // Serve from the shared cache only while holding a serving lease (outbox.ts).
+          canServe: () => outbox?.canServe() ?? false,
         });
+  // ---- invalidation outbox, relay and serving lease -------------------------------------------
+  // The relay polls on a small pool of its own: its statements are not the requests' (the SQL
+  // counters and per-request statement counts stay about requests). PGlite is one process: shared.
+  const relayDatabase =
+    cache && database.driver === 'postgres'
+      ? await createDatabase({ url: config.databaseUrl, maxConnections: 2, statementTimeoutMs: Math.max(100, config.requestTimeoutMs - 2_000) })
+      : database;
+  const outbox: Outbox | null = cache
+    ? createOutbox({
+        database,
+        relayDatabase,
+        keyspace: config.cachePrefix,
+        apply: (tags) => cache.tryInvalidate(tags),
+        probe: async () => {
+          if (!redis) return;
+          let timer: NodeJS.Timeout | undefined;
+          try {
+            await Promise.race([
+              redis.ping(),
+              new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('redis did not answer PING')), config.cacheTimeoutMs))),
+            ]);
+          } finally {
+            clearTimeout(timer);
+          }
+        },
+        logger,
+        ...options.outbox,
+      })
+    : null;
+  // ---- end of invalidation outbox ----------------------------------------------------------------
   let l1Subscriber: RedisClient | null = null;
   if (cache && redis && config.cacheL1Mb > 0) {
     // Tell every instance to drop its L1 copies of what was just invalidated (memory hygiene;
@@ -177,6 +218,18 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     void logEvictionPolicy(redis, logger);
   }
   const responseCache = cache && config.cacheMode === 'full' ? createResponseCache({ cache, beforeStore: options.beforeResponseStore }) : null;
+  // First relay round (bounded): applies what is outstanding and takes the lease, so the cache serves from the first request.
+  await outbox?.start();
+  // One write path: transaction + outbox row → commit → invalidate → publish → answer.
+  const writePath = createWritePath({
+    database,
+    cache,
+    outbox,
+    publish: publishStep, // live subscriptions: after invalidation (see above)
+    logger,
+    unsafeSkipInvalidation: options.unsafe?.skipInvalidation,
+    dieAfterCommit: options.unsafe?.dieAfterCommit ?? (config.nodeEnv === 'test' && process.env.LIFELINE_TEST_DIE_AFTER_COMMIT === '1'),
+  });
 
   const services: AppServices = {
     database,
@@ -185,11 +238,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     cache,
     cacheMode: config.cacheMode,
     cacheTtlMs: (type) => (maxAges[type] ?? 0) * 1000,
-    // Invalidation completes (Redis acknowledged it) before the mutation answers.
-    afterCommit: createAfterCommit([
-      ...(cache && !options.unsafe?.skipInvalidation ? [{ name: 'invalidate', run: async (effects: WriteEffects) => void (await cache.invalidate(effects.tags)) }] : []),
-      publishStep, // live subscriptions: after invalidation (see above)
-    ]),
+    // Invalidation completes (Redis acknowledged it, or every other serving instance applied it) before the mutation answers.
+    write: writePath.write,
+    publish: writePath.publish,
     purgeCache: async (type, id) => {
       // What may be purged is what is declared (modules/*/cache.ts); unknown types are refused even with the cache off.
       const purge = type === '*' ? null : cacheDeclarations.purgeTags(type, id);
@@ -369,9 +420,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         await apollo.stop();
         await apolloStore?.close();
         await auth.close();
+        await outbox?.stop(); // after the drain: marks what in-flight writes applied, drops the lease
         cache?.close();
         await closeLive(); // after the HTTP drain: in-flight mutations have published
-        await Promise.allSettled([database.close(), redis?.quit(), l1Subscriber?.quit()]);
+        await Promise.allSettled([database.close(), relayDatabase !== database ? relayDatabase.close() : null, redis?.quit(), l1Subscriber?.quit()]);
       })();
       return stopping;
     },

@@ -26,6 +26,12 @@ export interface CacheOptions {
   breakerCooldownMs?: number;
   /** Metrics hooks (observability/metrics.ts); unset = none. */
   observer?: CacheObserver;
+  /**
+   * Whether this instance may read (and write back to) the shared store right now, beyond the
+   * store's own health: e.g. only while it holds a serving lease (see src/outbox.ts). Checked on
+   * every read, so it must be cheap and synchronous. Unset = always.
+   */
+  canServe?: () => boolean;
 }
 
 /** Observability hooks, called where things happen (issue 7); synchronous and must not throw. */
@@ -112,6 +118,8 @@ export interface Cache {
   ): Promise<Map<string, T>>;
   /** Deletes everything indexed under the tags and fences out older readers. Resolves when Redis acknowledged. */
   invalidate(tags: string[]): Promise<number>;
+  /** invalidate(), telling whether the store acknowledged it (false: it may not have happened; the cache is then suspended). */
+  tryInvalidate(tags: string[]): Promise<boolean>;
   /** Called after each successful invalidation (e.g. to tell other instances to drop L1 copies). */
   onInvalidated?: (tags: string[]) => void;
   /** Drops everything: nothing written before is read again. */
@@ -192,6 +200,8 @@ export function createCache(options: CacheOptions): Cache {
       }),
     ]).finally(() => clearTimeout(timer));
   };
+
+  const canServe = options.canServe ?? (() => true);
 
   const fail = (operation: string, err: unknown) => {
     stats.errors++;
@@ -277,6 +287,26 @@ export function createCache(options: CacheOptions): Cache {
       batch.waiters.push({ entryKeys, stampKeys, resolve, reject });
     });
 
+  const invalidateTags = async (tags: string[]): Promise<{ ok: boolean; deleted: number }> => {
+    if (!tags.length) return { ok: true, deleted: 0 };
+    stats.invalidations++;
+    const started = performance.now(); // metrics (issue 7)
+    // Tried even while the breaker is open, and retried briefly (a connection that was just
+    // reset refuses commands until it reconnects): a lost invalidation costs the whole cache.
+    try {
+      const { deleted } = await retryBriefly(() => withTimeout(store.invalidate(tags)));
+      options.observer?.invalidated((performance.now() - started) / 1000);
+      cache.onInvalidated?.(tags);
+      return { ok: true, deleted };
+    } catch (err) {
+      options.observer?.invalidated((performance.now() - started) / 1000);
+      fail('invalidate', err);
+      // The entries may still be there, unaware of this change: stop trusting them.
+      markSuspect(`invalidation of ${tags.length} tags failed: ${(err as Error).message}`);
+      return { ok: false, deleted: 0 };
+    }
+  };
+
   const cache: Cache = {
     stats,
     now: clock,
@@ -291,7 +321,7 @@ export function createCache(options: CacheOptions): Cache {
         return hits;
       };
       if (!keys.length) return done(true);
-      if (suspect || unverified || breakerOpen()) {
+      if (suspect || unverified || breakerOpen() || !canServe()) {
         if (scope.fence === null) scope.writable = false;
         return done(true);
       }
@@ -360,7 +390,7 @@ export function createCache(options: CacheOptions): Cache {
     },
 
     async set<T>(scope: CacheScope, items: StoreItem<T>[]) {
-      if (suspect || unverified || breakerOpen() || !scope.writable || scope.fence === null || !items.length) return items.map(() => false);
+      if (suspect || unverified || breakerOpen() || !canServe() || !scope.writable || scope.fence === null || !items.length) return items.map(() => false);
       const now = clock();
       const encoded = items.map((item) => {
         const stamp = newStamp(scope.fence!);
@@ -418,23 +448,11 @@ export function createCache(options: CacheOptions): Cache {
     },
 
     async invalidate(tags) {
-      if (!tags.length) return 0;
-      stats.invalidations++;
-      const started = performance.now(); // metrics (issue 7)
-      // Tried even while the breaker is open, and retried briefly (a connection that was just
-      // reset refuses commands until it reconnects): a lost invalidation costs the whole cache.
-      try {
-        const { deleted } = await retryBriefly(() => withTimeout(store.invalidate(tags)));
-        options.observer?.invalidated((performance.now() - started) / 1000);
-        cache.onInvalidated?.(tags);
-        return deleted;
-      } catch (err) {
-        options.observer?.invalidated((performance.now() - started) / 1000);
-        fail('invalidate', err);
-        // The entries may still be there, unaware of this change: stop trusting them.
-        markSuspect(`invalidation of ${tags.length} tags failed: ${(err as Error).message}`);
-        return 0;
-      }
+      return (await invalidateTags(tags)).deleted;
+    },
+
+    async tryInvalidate(tags) {
+      return (await invalidateTags(tags)).ok;
     },
 
     async bumpEpoch() {
@@ -443,7 +461,7 @@ export function createCache(options: CacheOptions): Cache {
     },
 
     async tryLease(scope, key, ttlMs) {
-      if (suspect || unverified || breakerOpen()) return 'unavailable';
+      if (suspect || unverified || breakerOpen() || !canServe()) return 'unavailable';
       const token = randomBytes(8).toString('hex');
       try {
         const ok = await withTimeout(store.tryLease(scope.epoch, key, token, ttlMs));
@@ -454,12 +472,17 @@ export function createCache(options: CacheOptions): Cache {
       }
     },
 
-    health: () => ({
-      usable: !suspect && !unverified && !breakerOpen(),
-      reason: suspect ?? (unverified ? 'reconnecting to the cache store' : breakerOpen() ? 'cache store failing (circuit open)' : null),
+    health: () => {
+      const lapsed = !canServe();
+      return {
+        usable: !suspect && !unverified && !breakerOpen() && !lapsed,
+        reason:
+          suspect ??
+          (unverified ? 'reconnecting to the cache store' : breakerOpen() ? 'cache store failing (circuit open)' : lapsed ? 'not cleared to serve (no serving lease)' : null),
       // For the lifeline_cache_state gauge (issue 7).
-      state: suspect ? 'suspended' : unverified ? 'reconnecting' : breakerOpen() ? 'circuit-open' : 'ok',
-    }),
+        state: suspect || lapsed ? 'suspended' : unverified ? 'reconnecting' : breakerOpen() ? 'circuit-open' : 'ok',
+      };
+    },
 
     dropLocal(tags) {
       // Entity entries are keyed by their own tag (Type:id).

@@ -28,6 +28,11 @@ export interface Database {
   /** Runs `SELECT 1`; throws when the database is unreachable. */
   ping(): Promise<void>;
   /**
+   * LISTEN on a channel (its own connection with postgres.js, re-established after a drop; then
+   * `onListen` runs again, since notifications sent meanwhile are lost). Resolves to unlisten.
+   */
+  listen(channel: string, onNotify: (payload: string) => void, onListen?: () => void): Promise<() => Promise<void>>;
+  /**
    * Runs fn while holding a database-wide lock, so instances and workers starting together
    * migrate and seed one after another, not over each other. (PGlite has one process.)
    */
@@ -109,6 +114,10 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
       ping: async () => {
         await client`select 1`;
       },
+      async listen(channel, onNotify, onListen) {
+        const { unlisten } = await client.listen(channel, onNotify, onListen);
+        return unlisten;
+      },
       async withStartupLock(fn) {
         // A transaction-scoped lock on one connection while the work runs on the others; it is
         // released when the transaction ends, or by the server if this process dies.
@@ -155,6 +164,11 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
     onStatementEnd,
     ping: async () => {
       await client.query('select 1');
+    },
+    async listen(channel, onNotify, onListen) {
+      const unlisten = await client.listen(channel, onNotify);
+      onListen?.();
+      return unlisten;
     },
     withStartupLock: (fn) => fn(),
     close: () => client.close(),

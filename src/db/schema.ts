@@ -2,6 +2,7 @@
 // `npm run db:generate` turns changes here into SQL migrations under drizzle/.
 import { sql } from 'drizzle-orm';
 import {
+  bigserial,
   check,
   index,
   integer,
@@ -164,6 +165,45 @@ export const donations = pgTable(
     index('donations_hospital_id_idx').on(t.hospitalId),
     check('donations_units_range', sql`${t.units} between 1 and 2`),
   ],
+);
+
+/**
+ * The transactional invalidation outbox: each committed write's cache tags, inserted in the
+ * write's own transaction (so a commit without its invalidation record cannot exist), then
+ * applied to the cache by the writer and, should it fail or die, by any instance's relay
+ * (src/outbox.ts). `keyspace` is the CACHE_PREFIX: instances of one deployment share it and
+ * relay only their own keyspace's rows.
+ */
+export const cacheInvalidations = pgTable(
+  'cache_invalidations',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    keyspace: text('keyspace').notNull(),
+    tags: text('tags').array().notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    appliedAt: timestamp('applied_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [
+    // The relay's poll reads only outstanding rows; applied ones are pruned by age.
+    index('cache_invalidations_outstanding_idx').on(t.keyspace, t.id).where(sql`${t.appliedAt} IS NULL`),
+    index('cache_invalidations_applied_idx').on(t.appliedAt),
+  ],
+);
+
+/**
+ * Per-instance serving leases: an instance reads its shared cache only while its row here is
+ * unexpired (by PostgreSQL's clock), and renews it only after applying the outbox. A writer
+ * whose own invalidation failed waits for its row to be applied or for every other lease of
+ * its keyspace to lapse.
+ */
+export const cacheLeases = pgTable(
+  'cache_leases',
+  {
+    instanceId: text('instance_id').primaryKey(),
+    keyspace: text('keyspace').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [index('cache_leases_keyspace_idx').on(t.keyspace, t.expiresAt)],
 );
 
 export type DonorRow = typeof donors.$inferSelect;

@@ -1,10 +1,11 @@
 // The per-operation context: a fresh set of loaders and a fresh cache scope for every
 // HTTP request and every WebSocket operation (neither may outlive one operation).
-import type { AfterCommit } from '../after-commit.js';
+import type { DomainEvent } from '../after-commit.js';
 import type { AuthService, Viewer } from '../auth/types.js';
 import type { Cache } from '../cache/cache.js';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../observability/logger.js';
+import type { Write } from '../write.js';
 import { createLoaders, type Loaders } from './loaders.js';
 import type { CacheMode, RequestCache } from './request-cache.js';
 import { newRequestState, type RequestState } from './request-state.js';
@@ -14,7 +15,10 @@ export interface AppServices {
   database: Database;
   auth: AuthService;
   logger: Logger;
-  afterCommit: AfterCommit;
+  /** The one way to change data: transaction, invalidation outbox, commit, invalidate, publish (write.ts). */
+  write: Write;
+  /** Publishes events that change no data (a sign-out closing its subscriptions). */
+  publish(events: DomainEvent[]): Promise<void>;
   /** The cache core; null when CACHE_MODE=off. */
   cache: Cache | null;
   cacheMode: CacheMode;

@@ -1,11 +1,10 @@
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../../auth/passwords.js';
-import { badInput, unauthenticated } from '../../graphql/errors.js';
+import { unauthenticated } from '../../graphql/errors.js';
 import type { GraphQLContext } from '../../graphql/context.js';
 import type { Resolvers } from '../../graphql/generated/resolvers-types.js';
 import { requireViewer } from '../../graphql/guards.js';
 import { email, password, phone, text } from '../../graphql/validate.js';
 import { userByEmail, userById } from './repository.js';
-import { donorCache } from '../donor/cache.js';
 import { registerDonor } from './writes.js';
 
 const session = (u: { id: number; role: 'DONOR' | 'STAFF' | 'ADMIN'; donorId: number | null }) => ({
@@ -35,9 +34,7 @@ export const authResolvers: Resolvers = {
         bloodGroup: input.bloodGroup,
         passwordHash: await hashPassword(password('input.password', input.password)),
       };
-      const created = await registerDonor(services.database.db, values);
-      if (!created) throw badInput('An account with this email already exists.', 'input.email');
-      await services.afterCommit({ tags: donorCache.tagsOf(created.donor), events: [{ topic: 'dashboardStatsUpdated' }] });
+      const created = await services.write((tx) => registerDonor(tx, values), { field: 'input.email' });
       const tokens = await services.auth.issueSession(session(created.user));
       await signInAs(ctx, tokens.accessToken);
       return { ...tokens, donorId: created.donor.id };
@@ -67,7 +64,7 @@ export const authResolvers: Resolvers = {
       const v = requireViewer(viewer);
       await services.auth.revokeSession(v.sessionId);
       // Closes the session's open WebSocket subscriptions on every instance (http/ws.ts).
-      await services.afterCommit({ tags: [], events: [{ topic: 'sessionRevoked', sessionId: v.sessionId }] });
+      await services.publish([{ topic: 'sessionRevoked', sessionId: v.sessionId }]);
       return true;
     },
   },

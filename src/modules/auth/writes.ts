@@ -1,5 +1,6 @@
-import type { Db } from '../../db/client.js';
 import { donors, users, type BloodGroup, type DonorRow, type UserRow } from '../../db/schema.js';
+import { refuse, type WriteOutcome, type WriteTx } from '../../write.js';
+import { donorCache } from '../donor/cache.js';
 
 export interface RegisterValues {
   email: string;
@@ -11,30 +12,23 @@ export interface RegisterValues {
   phone: string | null;
 }
 
-/** Creates the donor profile and its DONOR account together; null when the email is taken. */
-export async function registerDonor(db: Db, v: RegisterValues): Promise<{ user: UserRow; donor: DonorRow } | null> {
-  try {
-    return await db.transaction(async (tx) => {
-      const [donor] = await tx
-        .insert(donors)
-        .values({ name: v.name, bloodGroup: v.bloodGroup, region: v.region, city: v.city, email: v.email, phone: v.phone })
-        .returning();
-      const [user] = await tx
-        .insert(users)
-        .values({ email: v.email, passwordHash: v.passwordHash, role: 'DONOR', donorId: donor!.id })
-        .returning();
-      return { user: user!, donor: donor! };
-    });
-  } catch (err) {
-    // The unique index decides races between two registrations of one email.
-    if (isUniqueViolation(err)) return null;
-    throw err;
-  }
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
-    if ((e as { code?: string }).code === '23505') return true;
-  }
-  return false;
+/** Creates the donor profile and its DONOR account together; refused when the email is taken. */
+export async function registerDonor(tx: WriteTx, v: RegisterValues): Promise<WriteOutcome<{ user: UserRow; donor: DonorRow }>> {
+  const [donor] = await tx
+    .insert(donors)
+    .values({ name: v.name, bloodGroup: v.bloodGroup, region: v.region, city: v.city, email: v.email, phone: v.phone })
+    .returning();
+  // The unique index decides races between two registrations of one email: the second waits for
+  // the first to commit and then inserts nothing. The refusal rolls the donor row back too.
+  const [user] = await tx
+    .insert(users)
+    .values({ email: v.email, passwordHash: v.passwordHash, role: 'DONOR', donorId: donor!.id })
+    .onConflictDoNothing({ target: users.email })
+    .returning();
+  if (!user) return refuse('already-exists', 'An account with this email already exists.');
+  return {
+    ok: true,
+    value: { user, donor: donor! },
+    effects: { tags: donorCache.tagsOf(donor!), events: [{ topic: 'dashboardStatsUpdated' }] },
+  };
 }

@@ -2,7 +2,6 @@ import { checkPageSize, decodeCursor, encodeCursor, toConnection } from '../../g
 import type { Resolvers } from '../../graphql/generated/resolvers-types.js';
 import { requireRole } from '../../graphql/guards.js';
 import { parseId } from '../../graphql/ids.js';
-import { refusal } from '../../graphql/outcome.js';
 import { intRange } from '../../graphql/validate.js';
 import { bloodRequestCount, bloodRequestPage } from './repository.js';
 import { readCount, readList } from '../../graphql/request-cache.js';
@@ -28,33 +27,24 @@ export const bloodRequestResolvers: Resolvers = {
   Mutation: {
     createBloodRequest: async (_p, { input }, { viewer, services }) => {
       requireRole(viewer, 'STAFF', 'ADMIN');
-      const outcome = await createBloodRequest(services.database.db, {
+      const values = {
         hospitalId: parseId('Hospital', input.hospitalId, 'input.hospitalId'),
         bloodGroup: input.bloodGroup,
         unitsNeeded: intRange('input.unitsNeeded', input.unitsNeeded, 1, MAX_UNITS_PER_REQUEST),
         urgency: input.urgency,
-      });
-      if (!outcome.ok) throw refusal(outcome, 'input.hospitalId');
-      await services.afterCommit(outcome.effects);
-      return outcome.value;
+      };
+      return services.write((tx) => createBloodRequest(tx, values), { field: 'input.hospitalId' });
     },
     fulfillBloodRequest: async (_p, { id, units }, { viewer, services }) => {
       requireRole(viewer, 'STAFF', 'ADMIN');
-      const outcome = await fulfillBloodRequest(
-        services.database.db,
-        parseId('BloodRequest', id),
-        intRange('units', units, 1, MAX_UNITS_PER_REQUEST),
-      );
-      if (!outcome.ok) throw refusal(outcome, 'units');
-      await services.afterCommit(outcome.effects);
-      return outcome.value;
+      const requestId = parseId('BloodRequest', id);
+      const count = intRange('units', units, 1, MAX_UNITS_PER_REQUEST);
+      return services.write((tx) => fulfillBloodRequest(tx, requestId, count), { field: 'units' });
     },
     cancelBloodRequest: async (_p, { id }, { viewer, services }) => {
       requireRole(viewer, 'STAFF', 'ADMIN');
-      const outcome = await cancelBloodRequest(services.database.db, parseId('BloodRequest', id));
-      if (!outcome.ok) throw refusal(outcome, 'id');
-      await services.afterCommit(outcome.effects);
-      return outcome.value;
+      const requestId = parseId('BloodRequest', id);
+      return services.write((tx) => cancelBloodRequest(tx, requestId), { field: 'id' });
     },
   },
   Hospital: {

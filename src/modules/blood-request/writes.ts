@@ -1,12 +1,11 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { commitOrder, type DomainEvent, type WriteEffects } from '../../after-commit.js';
-import type { Db, Executor } from '../../db/client.js';
+import { commitOrder, type DomainEvent } from '../../after-commit.js';
+import type { Executor } from '../../db/client.js';
 import { bloodRequests, hospitals, type BloodGroup, type BloodRequestRow, type HospitalRow, type InventoryRow, type Urgency } from '../../db/schema.js';
 import { changeStock } from '../inventory/writes.js';
+import { refuse, type WriteOutcome, type WriteTx } from '../../write.js';
 import { inventoryItemCache } from '../inventory/cache.js';
 import { bloodRequestCache } from './cache.js';
-
-export type WriteOutcome<T> = { ok: true; value: T; effects: WriteEffects } | { ok: false; reason: string; message: string };
 
 /** The request as committed and the dashboard it moves; called last in the transaction (see commitOrder). */
 const requestEvents = async (tx: Executor, request: BloodRequestRow, hospital: HospitalRow, version?: string): Promise<DomainEvent[]> => [
@@ -21,15 +20,13 @@ async function fulfilmentEvents(tx: Executor, request: BloodRequestRow, stock: I
 }
 
 export async function createBloodRequest(
-  db: Db,
+  tx: WriteTx,
   input: { hospitalId: number; bloodGroup: BloodGroup; unitsNeeded: number; urgency: Urgency },
 ): Promise<WriteOutcome<BloodRequestRow>> {
-  return db.transaction(async (tx) => {
-    const [hospital] = await tx.select().from(hospitals).where(eq(hospitals.id, input.hospitalId));
-    if (!hospital) return { ok: false, reason: 'not-found', message: `Hospital ${input.hospitalId} does not exist.` };
-    const [row] = await tx.insert(bloodRequests).values(input).returning();
-    return { ok: true, value: row!, effects: { tags: bloodRequestCache.tagsOf({ ...row!, region: hospital.region }), events: await requestEvents(tx, row!, hospital) } };
-  });
+  const [hospital] = await tx.select().from(hospitals).where(eq(hospitals.id, input.hospitalId));
+  if (!hospital) return refuse('not-found', `Hospital ${input.hospitalId} does not exist.`);
+  const [row] = await tx.insert(bloodRequests).values(input).returning();
+  return { ok: true, value: row!, effects: { tags: bloodRequestCache.tagsOf({ ...row!, region: hospital.region }), events: await requestEvents(tx, row!, hospital) } };
 }
 
 /**
@@ -39,81 +36,58 @@ export async function createBloodRequest(
  * 2. a conditional decrement of stock (never below zero).
  * If either condition fails the transaction rolls back and nothing changes.
  */
-export async function fulfillBloodRequest(db: Db, id: number, units: number): Promise<WriteOutcome<BloodRequestRow>> {
-  const outcome = await db
-    .transaction(async (tx): Promise<WriteOutcome<BloodRequestRow>> => {
-      const [updated] = await tx
-        .update(bloodRequests)
-        .set({
-          unitsFulfilled: sql`${bloodRequests.unitsFulfilled} + ${units}`,
-          status: sql`CASE WHEN ${bloodRequests.unitsFulfilled} + ${units} = ${bloodRequests.unitsNeeded} THEN 'FULFILLED'::request_status ELSE ${bloodRequests.status} END`,
-        })
-        .where(
-          and(
-            eq(bloodRequests.id, id),
-            eq(bloodRequests.status, 'OPEN'),
-            sql`${bloodRequests.unitsFulfilled} + ${units} <= ${bloodRequests.unitsNeeded}`,
-          ),
-        )
-        .returning();
-      if (!updated) {
-        const [current] = await tx.select().from(bloodRequests).where(eq(bloodRequests.id, id));
-        if (!current) return { ok: false, reason: 'not-found', message: `BloodRequest ${id} does not exist.` };
-        if (current.status !== 'OPEN')
-          return { ok: false, reason: 'not-open', message: `BloodRequest ${id} is ${current.status}; only OPEN requests can be fulfilled.` };
-        const remaining = current.unitsNeeded - current.unitsFulfilled;
-        return { ok: false, reason: 'too-many', message: `BloodRequest ${id} needs only ${remaining} more units, not ${units}.` };
-      }
-      const stock = await changeStock(tx, updated.hospitalId, updated.bloodGroup, -units);
-      if (!stock) throw new InsufficientStock(updated.bloodGroup, units);
-      const [hospital] = await tx.select().from(hospitals).where(eq(hospitals.id, updated.hospitalId));
-      const region = hospital!.region;
-      return {
-        ok: true,
-        value: updated,
-        effects: {
-          tags: [
-            ...bloodRequestCache.tagsOf({ ...updated, region }, { ...updated, region, status: 'OPEN' }),
-            ...inventoryItemCache.tagsOf({ ...stock, region }),
-          ],
-          events: await fulfilmentEvents(tx, updated, stock, hospital!),
-        },
-      };
+export async function fulfillBloodRequest(tx: WriteTx, id: number, units: number): Promise<WriteOutcome<BloodRequestRow>> {
+  const [updated] = await tx
+    .update(bloodRequests)
+    .set({
+      unitsFulfilled: sql`${bloodRequests.unitsFulfilled} + ${units}`,
+      status: sql`CASE WHEN ${bloodRequests.unitsFulfilled} + ${units} = ${bloodRequests.unitsNeeded} THEN 'FULFILLED'::request_status ELSE ${bloodRequests.status} END`,
     })
-    .catch((err: unknown): WriteOutcome<BloodRequestRow> => {
-      // Thrown inside the transaction to roll back the request update as well.
-      if (err instanceof InsufficientStock) return { ok: false, reason: 'insufficient-stock', message: err.message };
-      throw err;
-    });
-  return outcome;
-}
-
-class InsufficientStock extends Error {
-  constructor(bloodGroup: string, units: number) {
-    super(`Not enough ${bloodGroup} in the hospital's stock to allocate ${units} units.`);
+    .where(
+      and(
+        eq(bloodRequests.id, id),
+        eq(bloodRequests.status, 'OPEN'),
+        sql`${bloodRequests.unitsFulfilled} + ${units} <= ${bloodRequests.unitsNeeded}`,
+      ),
+    )
+    .returning();
+  if (!updated) {
+    const [current] = await tx.select().from(bloodRequests).where(eq(bloodRequests.id, id));
+    if (!current) return refuse('not-found', `BloodRequest ${id} does not exist.`);
+    if (current.status !== 'OPEN') return refuse('not-open', `BloodRequest ${id} is ${current.status}; only OPEN requests can be fulfilled.`);
+    const remaining = current.unitsNeeded - current.unitsFulfilled;
+    return refuse('too-many', `BloodRequest ${id} needs only ${remaining} more units, not ${units}.`);
   }
+  const stock = await changeStock(tx, updated.hospitalId, updated.bloodGroup, -units);
+  // A refusal rolls back the request update as well (write() rolls back every refusal).
+  if (!stock) return refuse('insufficient-stock', `Not enough ${updated.bloodGroup} in the hospital's stock to allocate ${units} units.`);
+  const [hospital] = await tx.select().from(hospitals).where(eq(hospitals.id, updated.hospitalId));
+  const region = hospital!.region;
+  return {
+    ok: true,
+    value: updated,
+    effects: {
+      tags: [...bloodRequestCache.tagsOf({ ...updated, region }, { ...updated, region, status: 'OPEN' }), ...inventoryItemCache.tagsOf({ ...stock, region })],
+      events: await fulfilmentEvents(tx, updated, stock, hospital!),
+    },
+  };
 }
 
-export async function cancelBloodRequest(db: Db, id: number): Promise<WriteOutcome<BloodRequestRow>> {
-  return db.transaction(async (tx) => {
-    const [updated] = await tx
-      .update(bloodRequests)
-      .set({ status: 'CANCELLED' })
-      .where(and(eq(bloodRequests.id, id), eq(bloodRequests.status, 'OPEN')))
-      .returning();
-    if (!updated) {
-      const [current] = await tx.select().from(bloodRequests).where(eq(bloodRequests.id, id));
-      if (!current) return { ok: false, reason: 'not-found', message: `BloodRequest ${id} does not exist.` };
-      return { ok: false, reason: 'not-open', message: `BloodRequest ${id} is ${current.status}; only OPEN requests can be cancelled.` };
-    }
-    const [hospital] = await tx.select().from(hospitals).where(eq(hospitals.id, updated.hospitalId));
-    return {
-      ok: true,
-      value: updated,
-      effects: {
-        tags: bloodRequestCache.tagsOf({ ...updated, region: hospital!.region }, { ...updated, region: hospital!.region, status: 'OPEN' }),
-        events: await requestEvents(tx, updated, hospital!),
-      },
-    };
-  });
+export async function cancelBloodRequest(tx: WriteTx, id: number): Promise<WriteOutcome<BloodRequestRow>> {
+  const [updated] = await tx
+    .update(bloodRequests)
+    .set({ status: 'CANCELLED' })
+    .where(and(eq(bloodRequests.id, id), eq(bloodRequests.status, 'OPEN')))
+    .returning();
+  if (!updated) {
+    const [current] = await tx.select().from(bloodRequests).where(eq(bloodRequests.id, id));
+    if (!current) return refuse('not-found', `BloodRequest ${id} does not exist.`);
+    return refuse('not-open', `BloodRequest ${id} is ${current.status}; only OPEN requests can be cancelled.`);
+  }
+  const [hospital] = await tx.select().from(hospitals).where(eq(hospitals.id, updated.hospitalId));
+  return {
+    ok: true,
+    value: updated,
+    effects: { tags: bloodRequestCache.tagsOf({ ...updated, region: hospital!.region }, { ...updated, region: hospital!.region, status: 'OPEN' }), events: await requestEvents(tx, updated, hospital!) },
+  };
 }

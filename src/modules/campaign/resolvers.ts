@@ -2,7 +2,6 @@ import { badInput } from '../../graphql/errors.js';
 import type { Resolvers } from '../../graphql/generated/resolvers-types.js';
 import { requireRole } from '../../graphql/guards.js';
 import { parseId } from '../../graphql/ids.js';
-import { refusal } from '../../graphql/outcome.js';
 import { intRange, text } from '../../graphql/validate.js';
 import { donationConnection } from '../donation/connection.js';
 import { campaignList } from './repository.js';
@@ -30,16 +29,14 @@ export const campaignResolvers: Resolvers = {
       if (endsAt.getTime() <= startsAt.getTime()) throw badInput('input.endsAt must be after input.startsAt.', 'input.endsAt');
       if (endsAt.getTime() - startsAt.getTime() > MAX_CAMPAIGN_DAYS * 86_400_000)
         throw badInput(`A campaign may last at most ${MAX_CAMPAIGN_DAYS} days.`, 'input.endsAt');
-      const outcome = await createCampaign(services.database.db, {
+      const values = {
         hospitalId: parseId('Hospital', input.hospitalId, 'input.hospitalId'),
         title: text('input.title', input.title, { max: 200 }),
         startsAt,
         endsAt,
         goalUnits: intRange('input.goalUnits', input.goalUnits, 1, 100_000),
-      });
-      if (!outcome.ok) throw refusal(outcome, 'input.hospitalId');
-      await services.afterCommit(outcome.effects);
-      return outcome.value;
+      };
+      return services.write((tx) => createCampaign(tx, values), { field: 'input.hospitalId' });
     },
   },
   Campaign: {

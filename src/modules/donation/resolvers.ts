@@ -1,7 +1,6 @@
 import type { Resolvers } from '../../graphql/generated/resolvers-types.js';
 import { requireRole } from '../../graphql/guards.js';
 import { parseId, parseOptionalId } from '../../graphql/ids.js';
-import { refusal } from '../../graphql/outcome.js';
 import { intRange } from '../../graphql/validate.js';
 import { recordDonation } from './writes.js';
 
@@ -9,19 +8,16 @@ export const donationResolvers: Resolvers = {
   Mutation: {
     recordDonation: async (_p, { input }, { viewer, services }) => {
       requireRole(viewer, 'STAFF', 'ADMIN');
-      const outcome = await recordDonation(
-        services.database.db,
-        {
-          donorId: parseId('Donor', input.donorId, 'input.donorId'),
-          hospitalId: parseId('Hospital', input.hospitalId, 'input.hospitalId'),
-          campaignId: parseOptionalId('Campaign', input.campaignId, 'input.campaignId'),
-          units: intRange('input.units', input.units, 1, 2),
-        },
-        services.now(),
-      );
-      if (!outcome.ok) throw refusal(outcome, outcome.reason === 'not-eligible' ? 'input.donorId' : 'input.campaignId');
-      await services.afterCommit(outcome.effects);
-      return outcome.value;
+      const values = {
+        donorId: parseId('Donor', input.donorId, 'input.donorId'),
+        hospitalId: parseId('Hospital', input.hospitalId, 'input.hospitalId'),
+        campaignId: parseOptionalId('Campaign', input.campaignId, 'input.campaignId'),
+        units: intRange('input.units', input.units, 1, 2),
+      };
+      const now = services.now();
+      return services.write((tx) => recordDonation(tx, values, now), {
+        field: (reason) => (reason === 'not-eligible' ? 'input.donorId' : 'input.campaignId'),
+      });
     },
   },
   Donation: {

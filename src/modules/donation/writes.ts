@@ -1,8 +1,7 @@
 import { and, eq, gt, isNull, lte, or, sql } from 'drizzle-orm';
 import { commitOrder } from '../../after-commit.js';
-import type { Db } from '../../db/client.js';
 import { campaigns, donations, donors, hospitals, type DonationRow } from '../../db/schema.js';
-import type { WriteOutcome } from '../blood-request/writes.js';
+import { refuse, type WriteOutcome, type WriteTx } from '../../write.js';
 import { DONATION_INTERVAL_DAYS, nextEligibleAt, pointsFor } from '../donor/eligibility.js';
 import { campaignCache } from '../campaign/cache.js';
 import { donorCache } from '../donor/cache.js';
@@ -17,92 +16,76 @@ export interface RecordDonationInput {
   units: number;
 }
 
-class Refused extends Error {
-  constructor(
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /**
  * One transaction: the donation row, the hospital's stock, the donor's
- * lastDonationAt and points, the campaign's collectedUnits. Any refusal throws
- * inside the transaction so nothing is written.
+ * lastDonationAt and points, the campaign's collectedUnits. Any refusal rolls
+ * the transaction back (write()), so nothing is written.
  */
-export async function recordDonation(db: Db, input: RecordDonationInput, now: Date): Promise<WriteOutcome<DonationRow>> {
-  try {
-    return await db.transaction(async (tx): Promise<WriteOutcome<DonationRow>> => {
-      const [hospital] = await tx.select().from(hospitals).where(eq(hospitals.id, input.hospitalId));
-      if (!hospital) throw new Refused('not-found', `Hospital ${input.hospitalId} does not exist.`);
+export async function recordDonation(tx: WriteTx, input: RecordDonationInput, now: Date): Promise<WriteOutcome<DonationRow>> {
+  const [hospital] = await tx.select().from(hospitals).where(eq(hospitals.id, input.hospitalId));
+  if (!hospital) return refuse('not-found', `Hospital ${input.hospitalId} does not exist.`);
 
-      // The eligibility rule is the update's condition, so two concurrent donations
-      // by one donor cannot both pass: the second waits on the row lock and then
-      // finds lastDonationAt already set to now.
-      const cutoff = new Date(now.getTime() - DONATION_INTERVAL_DAYS * 86_400_000);
-      const [donor] = await tx
-        .update(donors)
-        .set({ lastDonationAt: now, points: sql`${donors.points} + ${pointsFor(input.units)}` })
-        .where(and(eq(donors.id, input.donorId), or(isNull(donors.lastDonationAt), lte(donors.lastDonationAt, cutoff))))
-        .returning();
-      if (!donor) {
-        const [existing] = await tx.select().from(donors).where(eq(donors.id, input.donorId));
-        if (!existing) throw new Refused('not-found', `Donor ${input.donorId} does not exist.`);
-        throw new Refused(
-          'not-eligible',
-          `Donor ${input.donorId} is not eligible until ${nextEligibleAt(existing.lastDonationAt)!.toISOString()} (${DONATION_INTERVAL_DAYS} days between donations).`,
-        );
-      }
-
-      // The donor's points and last donation changed (not which lists it is in); stock moved.
-      const tags = [donorCache.tag(donor), ...inventoryItemCache.tagsOf({ hospitalId: hospital.id, bloodGroup: donor.bloodGroup, region: hospital.region })];
-      if (input.campaignId !== null) {
-        const [campaign] = await tx
-          .update(campaigns)
-          .set({ collectedUnits: sql`${campaigns.collectedUnits} + ${input.units}` })
-          .where(
-            and(
-              eq(campaigns.id, input.campaignId),
-              eq(campaigns.hospitalId, hospital.id),
-              lte(campaigns.startsAt, now),
-              gt(campaigns.endsAt, now),
-            ),
-          )
-          .returning();
-        if (!campaign) {
-          const [existing] = await tx.select().from(campaigns).where(eq(campaigns.id, input.campaignId));
-          if (!existing) throw new Refused('not-found', `Campaign ${input.campaignId} does not exist.`);
-          if (existing.hospitalId !== hospital.id)
-            throw new Refused('wrong-campaign', `Campaign ${input.campaignId} is run by hospital ${existing.hospitalId}, not ${hospital.id}.`);
-          throw new Refused('campaign-inactive', `Campaign ${input.campaignId} is not running now.`);
-        }
-        tags.push(campaignCache.tag(campaign));
-      }
-
-      const [donation] = await tx
-        .insert(donations)
-        .values({ ...input, bloodGroup: donor.bloodGroup, donatedAt: now })
-        .returning();
-      const stock = await changeStock(tx, hospital.id, donor.bloodGroup, input.units);
-      tags.push(...donationCache.tagsOf(donation!));
-
-      return {
-        ok: true,
-        value: donation!,
-        effects: {
-          tags,
-          events: [
-            { topic: 'donationRecorded', donation: donation!, donor, hospital },
-            // A positive change always returns the row (an upsert).
-            { topic: 'inventoryChanged', item: stock!, hospital, version: await commitOrder(tx) },
-            { topic: 'dashboardStatsUpdated' },
-          ],
-        },
-      };
-    });
-  } catch (err) {
-    if (err instanceof Refused) return { ok: false, reason: err.reason, message: err.message };
-    throw err;
+  // The eligibility rule is the update's condition, so two concurrent donations
+  // by one donor cannot both pass: the second waits on the row lock and then
+  // finds lastDonationAt already set to now.
+  const cutoff = new Date(now.getTime() - DONATION_INTERVAL_DAYS * 86_400_000);
+  const [donor] = await tx
+    .update(donors)
+    .set({ lastDonationAt: now, points: sql`${donors.points} + ${pointsFor(input.units)}` })
+    .where(and(eq(donors.id, input.donorId), or(isNull(donors.lastDonationAt), lte(donors.lastDonationAt, cutoff))))
+    .returning();
+  if (!donor) {
+    const [existing] = await tx.select().from(donors).where(eq(donors.id, input.donorId));
+    if (!existing) return refuse('not-found', `Donor ${input.donorId} does not exist.`);
+    return refuse(
+      'not-eligible',
+      `Donor ${input.donorId} is not eligible until ${nextEligibleAt(existing.lastDonationAt)!.toISOString()} (${DONATION_INTERVAL_DAYS} days between donations).`,
+    );
   }
+
+  // The donor's points and last donation changed (not which lists it is in); stock moved.
+  const tags = [donorCache.tag(donor), ...inventoryItemCache.tagsOf({ hospitalId: hospital.id, bloodGroup: donor.bloodGroup, region: hospital.region })];
+  if (input.campaignId !== null) {
+    const [campaign] = await tx
+      .update(campaigns)
+      .set({ collectedUnits: sql`${campaigns.collectedUnits} + ${input.units}` })
+      .where(
+        and(
+          eq(campaigns.id, input.campaignId),
+          eq(campaigns.hospitalId, hospital.id),
+          lte(campaigns.startsAt, now),
+          gt(campaigns.endsAt, now),
+        ),
+      )
+      .returning();
+    if (!campaign) {
+      const [existing] = await tx.select().from(campaigns).where(eq(campaigns.id, input.campaignId));
+      if (!existing) return refuse('not-found', `Campaign ${input.campaignId} does not exist.`);
+      if (existing.hospitalId !== hospital.id)
+        return refuse('wrong-campaign', `Campaign ${input.campaignId} is run by hospital ${existing.hospitalId}, not ${hospital.id}.`);
+      return refuse('campaign-inactive', `Campaign ${input.campaignId} is not running now.`);
+    }
+    tags.push(campaignCache.tag(campaign));
+  }
+
+  const [donation] = await tx
+    .insert(donations)
+    .values({ ...input, bloodGroup: donor.bloodGroup, donatedAt: now })
+    .returning();
+  const stock = await changeStock(tx, hospital.id, donor.bloodGroup, input.units);
+  tags.push(...donationCache.tagsOf(donation!));
+
+  return {
+    ok: true,
+    value: donation!,
+    effects: {
+      tags,
+      events: [
+        { topic: 'donationRecorded', donation: donation!, donor, hospital },
+        // A positive change always returns the row (an upsert).
+        { topic: 'inventoryChanged', item: stock!, hospital, version: await commitOrder(tx) },
+        { topic: 'dashboardStatsUpdated' },
+      ],
+    },
+  };
 }

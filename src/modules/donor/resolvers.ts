@@ -1,5 +1,5 @@
 import { checkPageSize, decodeCursor, encodeCursor, toConnection } from '../../graphql/connection.js';
-import { notFound, badInput } from '../../graphql/errors.js';
+import { badInput } from '../../graphql/errors.js';
 import type { Resolvers } from '../../graphql/generated/resolvers-types.js';
 import { canSeePrivate, isStaff, requireViewer } from '../../graphql/guards.js';
 import { parseId } from '../../graphql/ids.js';
@@ -40,10 +40,7 @@ export const donorResolvers: Resolvers = {
       if (input.city != null) changes.city = text('input.city', input.city, { max: 100 });
       if (input.phone !== undefined) changes.phone = input.phone === null ? null : phone('input.phone', input.phone);
       if (Object.keys(changes).length === 0) throw badInput('input must change at least one field.', 'input');
-      const result = await updateDonor(services.database.db, donorId, changes);
-      if (!result) throw notFound('Donor', id);
-      await services.afterCommit(result.effects);
-      return result.donor;
+      return services.write((tx) => updateDonor(tx, donorId, changes));
     },
   },
   Donor: {

@@ -1,4 +1,4 @@
-import { badInput, notFound } from '../../graphql/errors.js';
+import { badInput } from '../../graphql/errors.js';
 import type { Resolvers } from '../../graphql/generated/resolvers-types.js';
 import { requireRole } from '../../graphql/guards.js';
 import { parseId } from '../../graphql/ids.js';
@@ -28,13 +28,7 @@ export const inventoryResolvers: Resolvers = {
       const id = parseId('Hospital', hospitalId, 'hospitalId');
       intRange('delta', delta, -MAX_ADJUST, MAX_ADJUST);
       if (delta === 0) throw badInput('delta must not be 0.', 'delta');
-      const result = await adjustInventory(services.database.db, id, bloodGroup, delta);
-      if (!result.ok) {
-        if (result.reason === 'hospital-not-found') throw notFound('Hospital', hospitalId);
-        throw badInput(`Not enough ${bloodGroup} in stock: ${result.available} units, cannot remove ${-delta}.`, 'delta');
-      }
-      await services.afterCommit(result.effects);
-      return result.item;
+      return services.write((tx) => adjustInventory(tx, id, bloodGroup, delta), { field: 'delta' });
     },
   },
   Hospital: {

@@ -1,12 +1,8 @@
 import { and, eq, gte, sql } from 'drizzle-orm';
-import { commitOrder, type WriteEffects } from '../../after-commit.js';
-import type { Db, Executor } from '../../db/client.js';
+import { commitOrder } from '../../after-commit.js';
 import { hospitals, inventory, type BloodGroup, type InventoryRow } from '../../db/schema.js';
+import { refuse, type WriteOutcome, type WriteTx } from '../../write.js';
 import { inventoryItemCache } from './cache.js';
-
-export type AdjustResult =
-  | { ok: true; item: InventoryRow; effects: WriteEffects }
-  | { ok: false; reason: 'hospital-not-found' | 'insufficient-stock'; available?: number };
 
 /**
  * Adds delta units to a hospital's stock of one group inside an open transaction.
@@ -14,7 +10,7 @@ export type AdjustResult =
  * the row lock serialises them and the loser sees the already-reduced stock.
  */
 export async function changeStock(
-  tx: Executor,
+  tx: WriteTx,
   hospitalId: number,
   bloodGroup: BloodGroup,
   delta: number,
@@ -38,25 +34,24 @@ export async function changeStock(
   return row ?? null;
 }
 
-export async function adjustInventory(db: Db, hospitalId: number, bloodGroup: BloodGroup, delta: number): Promise<AdjustResult> {
-  return db.transaction(async (tx) => {
-    const [hospital] = await tx.select().from(hospitals).where(eq(hospitals.id, hospitalId));
-    if (!hospital) return { ok: false, reason: 'hospital-not-found' } as const;
-    const item = await changeStock(tx, hospitalId, bloodGroup, delta);
-    if (!item) {
-      const [current] = await tx
-        .select({ units: inventory.units })
-        .from(inventory)
-        .where(and(eq(inventory.hospitalId, hospitalId), eq(inventory.bloodGroup, bloodGroup)));
-      return { ok: false, reason: 'insufficient-stock', available: current?.units ?? 0 } as const;
-    }
-    return {
-      ok: true,
-      item,
-      effects: {
-        tags: inventoryItemCache.tagsOf({ ...item, region: hospital.region }),
-        events: [{ topic: 'inventoryChanged', item, hospital, version: await commitOrder(tx) }, { topic: 'dashboardStatsUpdated' }],
-      },
-    } as const;
-  });
+export async function adjustInventory(tx: WriteTx, hospitalId: number, bloodGroup: BloodGroup, delta: number): Promise<WriteOutcome<InventoryRow>> {
+  const [hospital] = await tx.select().from(hospitals).where(eq(hospitals.id, hospitalId));
+  if (!hospital) return refuse('not-found', `Hospital ${hospitalId} does not exist.`, { type: 'Hospital', id: String(hospitalId) });
+  const item = await changeStock(tx, hospitalId, bloodGroup, delta);
+  if (!item) {
+    const [current] = await tx
+      .select({ units: inventory.units })
+      .from(inventory)
+      .where(and(eq(inventory.hospitalId, hospitalId), eq(inventory.bloodGroup, bloodGroup)));
+    const available = current?.units ?? 0;
+    return refuse('insufficient-stock', `Not enough ${bloodGroup} in stock: ${available} units, cannot remove ${-delta}.`, { available });
+  }
+  return {
+    ok: true,
+    value: item,
+    effects: {
+      tags: inventoryItemCache.tagsOf({ ...item, region: hospital.region }),
+      events: [{ topic: 'inventoryChanged', item, hospital, version: await commitOrder(tx) }, { topic: 'dashboardStatsUpdated' }],
+    },
+  };
 }
