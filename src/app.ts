@@ -127,7 +127,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   // ---- live subscriptions (issue 4) -----------------------------------------------------------
   // One pub/sub engine (Redis with REDIS_URL, else in-process) and the dashboard's coalesced
-  // feed. The publish step runs AFTER the cache's invalidation step in afterCommit below
+  // feed. The publish step runs AFTER the cache's invalidation step in the write path below
   // ("invalidate, then publish"); ws.ts serves the subscriptions; stop() closes this after ws.
   // The first requests should find the cache connected: a cluster client needs a moment to learn
   // the topology, and a cache read before that fails and opens the cache's breaker for a second.
