@@ -8,13 +8,6 @@ import { allDocs, anchors, codeSpans, doc, docFiles, readme, relativeLinks, ROOT
 
 const scripts = (): Record<string, string> => (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
 
-/**
- * Pages other branches add under docs/: the README lists them under "### More" before they exist
- * here. Only links in that list may name a page that is not (yet) in the repository; once the page
- * exists its anchors are checked like any other.
- */
-const pendingLinks = (): Set<string> => new Set(relativeLinks(section(readme(), '### More')));
-
 test('the README is the front door: short, and every page under docs/ is linked from it', () => {
   const text = readme();
   expect(text.split('\n').length).toBeLessThan(250);
@@ -39,7 +32,6 @@ test('every npm command the documentation gives is a package.json script', () =>
 test('every file the documentation runs or names exists in the repository', () => {
   const missing: string[] = [];
   let checked = 0;
-  const pending = pendingLinks();
   for (const file of docFiles()) {
     const text = doc(file);
     const run = [...text.matchAll(/\bnpx tsx ([\w./-]+\.ts)\b/g)].map((m) => m[1]!);
@@ -61,7 +53,7 @@ test('every file the documentation runs or names exists in the repository', () =
       checked++;
       const resolved = path.resolve(ROOT, path.dirname(file), target);
       if (!resolved.startsWith(ROOT + path.sep)) missing.push(`${file}: ${href} (outside the repository)`);
-      else if (!existsSync(resolved) && !(file === 'README.md' && pending.has(href))) missing.push(`${file}: ${href}`);
+      else if (!existsSync(resolved)) missing.push(`${file}: ${href}`);
     }
   }
   expect(checked).toBeGreaterThan(30);
