@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createMetrics } from '../../src/observability/metrics.js';
-import { allDocs, anchors, codeSpans, doc, docFiles, readme, relativeLinks, ROOT, section } from './readme.js';
+import { allDocs, anchors, codeSpans, doc, docFiles, readme, relativeLinks, ROOT } from './readme.js';
 
 const scripts = (): Record<string, string> => (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
 
