@@ -252,6 +252,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       checkSession: (viewer) => withHttpStatus(() => auth.checkSession(viewer)),
       context: (viewer, requestId, scope, client) => {
         const context = createContext(services, viewer, requestId, scope);
+        if (client?.userAgent) context.userAgent = client.userAgent;
         return credentialLimiter && client ? credentialLimiter.bind(context, client) : context;
       },
       rateLimit: rateLimiter ? (key) => rateLimiter.consume(key) : undefined,

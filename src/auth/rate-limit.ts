@@ -91,6 +91,8 @@ export function rateLimitedError(verdict: RateLimitVerdict, what = 'Too many req
 /** Who sent an operation, as far as the transport knows. */
 export interface ClientInfo {
   ip: string;
+  /** The User-Agent header (sign-in records a device hint from it). */
+  userAgent?: string;
 }
 
 export interface CredentialLimiter {

@@ -35,6 +35,8 @@ export interface GraphQLContext {
   /** Filled by the cache plugin once the operation ran (type, cache policy, errors). */
   outcome: { current: OperationOutcome | null };
   services: AppServices;
+  /** The HTTP request's User-Agent, for the device hint of a session signed in by this operation. */
+  userAgent?: string;
 }
 
 export function createContext(services: AppServices, viewer: Viewer | null, requestId: string, scope?: CacheScope): GraphQLContext {

@@ -180,7 +180,7 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
       httpGraphQLRequest: { method, headers, search: url.search, body },
       context: async () => {
         if (viewer instanceof GraphQLError) throw viewer;
-        return (context = options.context(viewer, requestId, scope, { ip: clientIp(req, options.trustedProxies) }));
+        return (context = options.context(viewer, requestId, scope, { ip: clientIp(req, options.trustedProxies), userAgent: req.headers['user-agent'] }));
       },
     });
     // Issue 5: a hung PostgreSQL (no answer, no error) must not hold the client forever. The late
