@@ -237,7 +237,7 @@ describe('AuthService on Redis', () => {
 
     const ttls = await ttlsUnder(redisA, prefix);
     const kinds = new Set(Object.keys(ttls).map((k) => k.slice(prefix.length).split(':').slice(0, 2).join(':')));
-    expect([...kinds].sort()).toEqual(['auth:revoked', 'auth:rt', 'auth:sess']);
+    expect([...kinds].sort()).toEqual(['auth:meta', 'auth:revoked', 'auth:rt', 'auth:sess', 'auth:user']);
     for (const [key, ms] of Object.entries(ttls)) expect({ key, hasTtl: ms > 0 }).toEqual({ key, hasTtl: true });
     // A live session: one live refresh token, indexed, expiring with the session.
     const [live] = await redisA.smembers(`${prefix}auth:sess:${sid1}`);
@@ -248,7 +248,7 @@ describe('AuthService on Redis', () => {
       if (key.includes(':auth:revoked:')) expect(ms).toBeGreaterThanOrEqual(ACCESS_TTL * 1000);
     }
     // Only hashes are stored: no refresh token appears in any key or value.
-    const values = await Promise.all(Object.keys(ttls).map((k) => redisA.type(k).then((t) => (t === 'set' ? redisA.smembers(k).then((m) => m.join()) : redisA.get(k)))));
+    const values = await Promise.all(Object.keys(ttls).map((k) => redisA.type(k).then((t) => (t === 'set' ? redisA.smembers(k).then((m) => m.join()) : t === 'hash' ? redisA.hgetall(k).then((h) => JSON.stringify(h)) : redisA.get(k)))));
     for (const t of [s1, r1.tokens, s2, s3]) {
       expect(Object.keys(ttls).join()).not.toContain(t.refreshToken);
       expect(values.join()).not.toContain(t.refreshToken);
