@@ -78,6 +78,8 @@ test('revokeSession signs out one of your sessions on every instance; another us
   expect(expectNoErrors(await gql(a.url, 'mutation($id: ID!) { revokeSession(id: $id) }', { id: loseId }, { token: stranger.accessToken })).revokeSession).toBe(false);
   expectNoErrors(await gql(b.url, '{ me { id } }', undefined, { token: lose.accessToken }));
 
+  // Listed once before the revocation, by the same token on the same instance: the list after it must be fresh.
+  expect((await sessionsOf(b, keep.accessToken)).some((s) => s.id === loseId)).toBe(true);
   const sub = subscribe(b, INVENTORY, { token: lose.accessToken });
   await operationsOpen(b, 1);
   expect(expectNoErrors(await gql(a.url, 'mutation($id: ID!) { revokeSession(id: $id) }', { id: loseId }, { token: keep.accessToken })).revokeSession).toBe(true);
