@@ -255,6 +255,29 @@ describe('AuthService on Redis', () => {
     }
   });
 
+  it('records when a session was last used, seen from another instance, at most once per interval', async () => {
+    const a = service(createRedisSessionStore({ redis: redisA, prefix }), { touchIntervalMs: 50 });
+    const b = service(createRedisSessionStore({ redis: redisB, prefix }), { touchIntervalMs: 50 });
+    const user = { id: 4242, role: 'DONOR' as const, donorId: 4242 };
+    const tokens = await a.issueSession(user, { userAgent: 'curl/8.5.0' });
+    const [created] = await b.listSessions(user.id);
+    expect(created).toMatchObject({ device: 'curl', userId: user.id });
+    expect(created!.lastUsedAt).toBe(created!.createdAt);
+    // On the signing-in instance, within the interval: no write.
+    await a.authenticate(bearer(tokens));
+    expect((await b.listSessions(user.id))[0]!.lastUsedAt).toBe(created!.createdAt);
+    // After it, the next request (here on the other instance) records its time.
+    await new Promise((r) => setTimeout(r, 60));
+    await b.authenticate(bearer(tokens));
+    const deadline = Date.now() + 5_000;
+    let used = created!.lastUsedAt;
+    while (used === created!.lastUsedAt && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+      used = (await a.listSessions(user.id))[0]!.lastUsedAt;
+    }
+    expect(used).toBeGreaterThan(created!.createdAt);
+  });
+
   it('checks revocation with one Redis round trip per authenticated request, none for anonymous ones', async () => {
     const a = service(createRedisSessionStore({ redis: redisA, prefix }));
     const tokens = await a.issueSession(donor);
