@@ -41,6 +41,7 @@ import { createPublishStep } from './pubsub/publish-step.js';
 import type { SnapshotFeedStats } from './pubsub/snapshot-feed.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
+import { createRedisInfoReader } from './observability/redis-info.js';
 import { createRequestObserver } from './observability/request-log.js';
 import { createRedisClient, waitForRedis, watchConnection, type RedisClient } from './redis/client.js';
 import { createOutbox, type Outbox, type OutboxOptions } from './outbox.js';
@@ -386,6 +387,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // Gauges read these at scrape time (issue 7).
   metrics.sources.cache = cache ? () => ({ stats: cache.stats, health: cache.health() }) : undefined;
   metrics.sources.live = () => ({ ws: ws.stats(), pubsub: pubsub.stats() });
+  // Redis INFO at most every few seconds however often /metrics is scraped; the pool as counted.
+  if (redis) metrics.sources.redis = createRedisInfoReader(redis, { maxAgeMs: 5_000 }).read;
+  metrics.sources.pool = database.pool;
 
   let stopping: Promise<void> | undefined;
   return {

@@ -5,6 +5,7 @@
 #   chromium       the browser tests (test/e2e/dashboard.test.ts, test/e2e/graphiql.test.ts)
 #   docker-compose the compose file's validation (test/deploy; no Docker engine needed)
 #   nginx-light    the load balancer's config, run in front of two instances (test/deploy)
+#   prometheus     its promtool checks and unit-tests the alert rules (deploy/prometheus)
 #
 # `npm test` runs it first (the `pretest` script) and .ci/run calls it, so one command sets up a
 # fresh Debian or Ubuntu machine. It says what it is about to install, then uses apt-get as root
@@ -44,6 +45,7 @@ missing_packages() {
   [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || packages+=(chromium)
   command -v docker-compose >/dev/null 2>&1 || packages+=(docker-compose)
   command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || packages+=(nginx-light)
+  [ -x /usr/bin/promtool ] || packages+=(prometheus)
   echo "${packages[*]:-}"
 }
 

@@ -42,6 +42,8 @@ export interface AuthServiceOptions {
   onRevocationCheckError?: 'reject' | 'allow';
   /** Store failures are logged here. */
   logger?: Logger;
+  /** A session's lastUsedAt is written at most this often per instance, in ms. Default 60,000. */
+  touchIntervalMs?: number;
 }
 
 const ROLES: readonly Role[] = roleEnum.enumValues;
@@ -80,6 +82,16 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
   const knownRevoked = new ExpiringMap<string, true>(KNOWN_REVOKED_MAX);
   const rememberRevoked = (sid: string) => knownRevoked.set(sid, true, Date.now() + revokedMinTtlMs);
   let storeDownLogged = false;
+  // lastUsedAt is written at most once per interval per session and instance: a write per
+  // request would double the session store's load for a figure shown to the minute.
+  const touchIntervalMs = options.touchIntervalMs ?? 60_000;
+  const lastTouched = new ExpiringMap<string, true>(KNOWN_REVOKED_MAX);
+  const touch = (sessionId: string) => {
+    if (lastTouched.get(sessionId)) return;
+    const at = Date.now();
+    lastTouched.set(sessionId, true, at + touchIntervalMs);
+    store.touchSession(sessionId, at).catch((err: unknown) => logger?.warn({ err: errorMessage(err) }, 'session lastUsedAt not recorded'));
+  };
 
   /** Runs a store call; an infrastructure failure becomes SERVICE_UNAVAILABLE (never UNAUTHENTICATED: the client did nothing wrong). */
   async function guarded<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -106,6 +118,12 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
     // deletion below; the marker lives until the session's end, so that token is refused too.
     await guarded('Cannot sign out', () => store.markRevoked(sessionId, revokedMinTtlMs));
     await guarded('Cannot sign out', () => store.deleteSessionTokens(sessionId));
+  }
+
+  /** Revokes a session and drops it from its user's list. */
+  async function revokeAndForget(userId: number, sessionId: string): Promise<void> {
+    await revoke(sessionId);
+    await guarded('Cannot sign out', () => store.forgetSession(userId, sessionId));
   }
 
   async function isRevoked(sessionId: string, what: string): Promise<boolean> {
@@ -156,9 +174,10 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       }
       if (revoked) throw unauthenticated(messages.revoked);
       storeDownLogged = false;
+      touch(sessionId);
     },
 
-    async issueSession(user) {
+    async issueSession(user, client) {
       if (!Number.isSafeInteger(user.id) || user.id <= 0 || !ROLES.includes(user.role)) {
         throw new Error(`issueSession: invalid user ${JSON.stringify({ id: user.id, role: user.role })}`);
       }
@@ -170,6 +189,11 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
         sessionExpiresAt: Date.now() + sessionTtl * 1000,
       };
       await guarded('Cannot sign in', () => store.putRefreshToken(hashRefreshToken(refreshToken), record));
+      const now = Date.now();
+      lastTouched.set(sessionId, true, now + touchIntervalMs);
+      await guarded('Cannot sign in', () =>
+        store.recordSession({ sessionId, userId: user.id, device: deviceHint(client?.userAgent), createdAt: now, lastUsedAt: now, expiresAt: record.sessionExpiresAt }),
+      );
       return { accessToken: await sign(user, sessionId), refreshToken } satisfies TokenPair;
     },
 
@@ -224,12 +248,74 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       await revoke(sessionId);
     },
 
+    async listSessions(userId) {
+      const what = 'Cannot list your sessions';
+      const ids = await guarded(what, () => store.userSessionIds(userId));
+      const now = Date.now();
+      const found = await Promise.all(
+        ids.map(async (id) => {
+          const [info, revoked] = await Promise.all([guarded(what, () => store.getSession(id)), isRevoked(id, what)]);
+          return info && !revoked && info.userId === userId && info.expiresAt > now ? info : null;
+        }),
+      );
+      return found.filter((s): s is NonNullable<typeof s> => s !== null).sort((a, b) => b.lastUsedAt - a.lastUsedAt || b.createdAt - a.createdAt);
+    },
+
+    async revokeUserSession(userId, sessionId) {
+      if (typeof sessionId !== 'string' || sessionId === '') return false;
+      // Only the owner's own sessions: an id from someone else's session reads as not found.
+      const info = await guarded('Cannot sign out', () => store.getSession(sessionId));
+      if (!info || info.userId !== userId) return false;
+      await revokeAndForget(userId, sessionId);
+      return true;
+    },
+
+    async revokeAllSessions(userId) {
+      // Every id in the index, with or without details (a session whose details were lost is
+      // still a session): each gets its revocation marker, seen by every instance at once.
+      const ids = await guarded('Cannot sign out', () => store.userSessionIds(userId));
+      await Promise.all(ids.map((id) => revokeAndForget(userId, id)));
+      return ids;
+    },
+
     async close() {
       knownRevoked.clear();
+      lastTouched.clear();
       await store.close();
     },
   };
   return service;
+}
+
+/**
+ * A short, human description of the device from its User-Agent ("Firefox on Linux"), enough
+ * for a user to recognise a session; the raw header is not kept.
+ */
+export function deviceHint(userAgent: string | null | undefined): string | null {
+  if (!userAgent) return null;
+  const ua = userAgent.slice(0, 512);
+  const browser =
+    /\bEdg(?:e|A|iOS)?\//.test(ua) ? 'Edge'
+    : /\bOPR\/|\bOpera\b/.test(ua) ? 'Opera'
+    : /\bFirefox\/|\bFxiOS\//.test(ua) ? 'Firefox'
+    : /\bChrom(?:e|ium)\/|\bCriOS\//.test(ua) ? 'Chrome'
+    : /\bSafari\//.test(ua) && /\bVersion\//.test(ua) ? 'Safari'
+    : /^curl\//i.test(ua) ? 'curl'
+    : /^node|undici/i.test(ua) ? 'Node.js'
+    : null;
+  const os =
+    /\b(iPhone|iPad|iPod)\b/.test(ua) ? 'iOS'
+    : /\bAndroid\b/.test(ua) ? 'Android'
+    : /\bWindows\b/.test(ua) ? 'Windows'
+    : /\bMac OS X\b|\bMacintosh\b/.test(ua) ? 'macOS'
+    : /\bCrOS\b/.test(ua) ? 'ChromeOS'
+    : /\bLinux\b/.test(ua) ? 'Linux'
+    : null;
+  if (browser && os) return `${browser} on ${os}`;
+  if (browser || os) return (browser ?? os)!;
+  // Unknown client: its product token, bounded (no free text from the client beyond that).
+  const product = /^[A-Za-z][A-Za-z0-9._-]{0,39}/.exec(ua)?.[0];
+  return product ?? null;
 }
 
 function positiveInt(name: string, value: number): number {

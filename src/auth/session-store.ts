@@ -9,6 +9,10 @@
 //   auth:sess:<sid>                    SET of the hashes of the session's live refresh tokens
 //                                      (normally one); expires at the session's end
 //   auth:revoked:<sid>                 "1"; lives at least as long as any token of the session
+//   auth:meta:<sid>                    HASH uid, device, created, used, exp: what mySessions shows;
+//                                      expires at the session's end
+//   auth:user:<uid>                    SET of the user's session ids (logoutEverywhere, mySessions);
+//                                      expires with the user's last-ending session
 //
 // Every command touches one key, so the store works unchanged on Redis Cluster (no cross-slot
 // scripts or transactions). Where that leaves two steps unordered, the comments say why it is safe.
@@ -41,7 +45,31 @@ export type RefreshTokenTake =
   /** Someone consumed it before: the caller must revoke the whole session. */
   | { status: 'used'; record: RefreshTokenRecord };
 
+/** What a user sees about one of their sessions. */
+export interface SessionInfo {
+  sessionId: string;
+  userId: number;
+  /** A short device hint derived from the User-Agent at sign-in ("Firefox on Linux"); null when unknown. */
+  device: string | null;
+  /** Epoch ms. */
+  createdAt: number;
+  /** Epoch ms; updated at most once a minute per instance. */
+  lastUsedAt: number;
+  /** The session's absolute end, epoch ms. */
+  expiresAt: number;
+}
+
 export interface SessionStore {
+  /** Records a new session's details and adds it to its user's index (until the session ends). */
+  recordSession(info: SessionInfo): Promise<void>;
+  /** Sets a recorded session's lastUsedAt (no-op when the session is not recorded). */
+  touchSession(sessionId: string, at: number): Promise<void>;
+  /** One recorded session, or null. */
+  getSession(sessionId: string): Promise<SessionInfo | null>;
+  /** The ids in a user's session index (including ones whose details are gone). */
+  userSessionIds(userId: number): Promise<string[]>;
+  /** Removes a session's details and its entry in the user's index. */
+  forgetSession(userId: number, sessionId: string): Promise<void>;
   /** Stores a live refresh token (by hash) until its session ends, and indexes it under the session. */
   putRefreshToken(tokenHash: string, record: RefreshTokenRecord): Promise<void>;
   /** Reads a refresh token without consuming it. */
@@ -140,13 +168,40 @@ end
 return 1
 `;
 
+/** Adds a session id to the user's index and extends the index's life to cover it (never shortens it). */
+const USER_INDEX_SCRIPT = `
+redis.call('SADD', KEYS[1], ARGV[1])
+local ttl = tonumber(ARGV[2])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1
+`;
+
+/** Updates lastUsedAt only on a recorded session (HSET on a missing key would create one without a TTL). */
+const TOUCH_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'used', ARGV[1]) end
+return 1
+`;
+
+function decodeMeta(sessionId: string, h: Record<string, string>): SessionInfo | null {
+  const userId = Number(h.uid);
+  const createdAt = Number(h.created);
+  const expiresAt = Number(h.exp);
+  if (!Number.isSafeInteger(userId) || !Number.isFinite(createdAt) || !Number.isFinite(expiresAt)) return null;
+  const used = Number(h.used);
+  return { sessionId, userId, device: h.device || null, createdAt, lastUsedAt: Number.isFinite(used) ? used : createdAt, expiresAt };
+}
+
 export function createRedisSessionStore(options: RedisSessionStoreOptions): SessionStore {
   const { redis, prefix } = options;
   const rtKey = (hash: string) => `${prefix}auth:rt:${hash}`;
   const sessKey = (sid: string) => `${prefix}auth:sess:${sid}`;
   const revokedKey = (sid: string) => `${prefix}auth:revoked:${sid}`;
+  const metaKey = (sid: string) => `${prefix}auth:meta:${sid}`;
+  const userKey = (uid: number) => `${prefix}auth:user:${uid}`;
   const runTake = scriptRunner(redis, TAKE_SCRIPT);
   const runRevoke = scriptRunner(redis, REVOKE_SCRIPT);
+  const runUserIndex = scriptRunner(redis, USER_INDEX_SCRIPT);
+  const runTouch = scriptRunner(redis, TOUCH_SCRIPT);
 
   /** SADD/SREM and PEXPIREAT in one MULTI on one key, so the index never exists without a TTL. */
   async function indexUpdate(sid: string, add: string | null, remove: string | null, expiresAt?: number) {
@@ -210,6 +265,39 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
       // token per session, a few at most while refreshes race).
       await Promise.all(hashes.map((h) => redis.unlink(rtKey(h))));
       await redis.unlink(key);
+    },
+
+    async recordSession(info) {
+      const ttl = ttlUntil(info.expiresAt, Date.now());
+      if (ttl <= 0) return;
+      // Details and index are separate keys (separate slots); the index is written first so a
+      // crash in between leaves an index entry without details, which logoutEverywhere still
+      // revokes and mySessions skips.
+      await runUserIndex([userKey(info.userId)], [info.sessionId, String(ttl)]);
+      const key = metaKey(info.sessionId);
+      const tx = redis.multi();
+      tx.hset(key, { uid: String(info.userId), device: info.device ?? '', created: String(info.createdAt), used: String(info.lastUsedAt), exp: String(info.expiresAt) });
+      tx.pexpireat(key, Math.ceil(info.expiresAt));
+      const results = await tx.exec();
+      const failed = results?.find(([err]) => err);
+      if (!results || failed) throw failed?.[0] ?? new Error('redis transaction aborted');
+    },
+
+    async touchSession(sessionId, at) {
+      await runTouch([metaKey(sessionId)], [String(at)]);
+    },
+
+    async getSession(sessionId) {
+      const h = await redis.hgetall(metaKey(sessionId));
+      return h && Object.keys(h).length ? decodeMeta(sessionId, h) : null;
+    },
+
+    async userSessionIds(userId) {
+      return redis.smembers(userKey(userId));
+    },
+
+    async forgetSession(userId, sessionId) {
+      await Promise.all([redis.unlink(metaKey(sessionId)), redis.srem(userKey(userId), sessionId)]);
     },
 
     async close() {
@@ -310,6 +398,8 @@ export function createMemorySessionStore(options: MemorySessionStoreOptions = {}
   const tokens = new ExpiringMap<string, { record: RefreshTokenRecord; used: boolean }>(max, now);
   const sessions = new ExpiringMap<string, Set<string>>(max, now);
   const revoked = new ExpiringMap<string, true>(max, now);
+  const metas = new ExpiringMap<string, SessionInfo>(max, now);
+  const users = new ExpiringMap<number, Set<string>>(max, now);
 
   const index = (record: RefreshTokenRecord): Set<string> => {
     let set = sessions.get(record.sessionId);
@@ -362,10 +452,39 @@ export function createMemorySessionStore(options: MemorySessionStoreOptions = {}
       sessions.delete(sessionId);
     },
 
+    async recordSession(info) {
+      if (info.expiresAt <= now()) return;
+      metas.set(info.sessionId, { ...info }, info.expiresAt);
+      const set = users.get(info.userId) ?? new Set<string>();
+      set.add(info.sessionId);
+      users.set(info.userId, set, Math.max(info.expiresAt, users.expiresAt(info.userId) ?? 0));
+    },
+
+    async touchSession(sessionId, at) {
+      const m = metas.get(sessionId);
+      if (m) m.lastUsedAt = at;
+    },
+
+    async getSession(sessionId) {
+      const m = metas.get(sessionId);
+      return m ? { ...m } : null;
+    },
+
+    async userSessionIds(userId) {
+      return [...(users.get(userId) ?? [])];
+    },
+
+    async forgetSession(userId, sessionId) {
+      metas.delete(sessionId);
+      users.get(userId)?.delete(sessionId);
+    },
+
     async close() {
       tokens.clear();
       sessions.clear();
       revoked.clear();
+      metas.clear();
+      users.clear();
     },
   };
 }

@@ -95,6 +95,8 @@ export interface CacheStats {
   /** L1 copies dropped on another instance's invalidation message. */
   l1Dropped: number;
   errors: number;
+  /** The L1's size now and the entries it evicted to stay under its byte limit (metrics). */
+  l1?: { readonly bytes: number; readonly entries: number; evictions: number };
 }
 
 interface L1Entry {
@@ -172,9 +174,21 @@ export function createCache(options: CacheOptions): Cache {
           maxSize: l1MaxBytes,
           sizeCalculation: (_v, k) => k.length + 64 + ((_v as L1Entry & { bytes?: number }).bytes ?? 256),
           ttl: options.l1TtlMs ?? 60_000,
+          dispose: (_v, _k, reason) => {
+            if (reason === 'evict') l1Stats.evictions++;
+          },
         })
       : null;
-  const stats: CacheStats = { hits: { l1: 0, l2: 0 }, misses: 0, staleServed: 0, writes: 0, writesRefused: 0, invalidations: 0, l1Dropped: 0, errors: 0 };
+  const l1Stats = {
+    get bytes() {
+      return l1?.calculatedSize ?? 0;
+    },
+    get entries() {
+      return l1?.size ?? 0;
+    },
+    evictions: 0,
+  };
+  const stats: CacheStats = { hits: { l1: 0, l2: 0 }, misses: 0, staleServed: 0, writes: 0, writesRefused: 0, invalidations: 0, l1Dropped: 0, errors: 0, l1: l1Stats };
 
   let epoch = '0';
   let identity: string | null = null;

@@ -25,6 +25,8 @@ export interface Database {
   onStatement(listener: (sqlText: string) => void): () => void;
   /** Called when a statement the app issued settles, with its duration in s (metrics). Returns an unsubscribe function. */
   onStatementEnd(listener: (seconds: number, ok: boolean) => void): () => void;
+  /** The connection pool now (postgres driver; absent for PGlite): see poolStats. */
+  pool?: () => { max: number; inUse: number; waiting: number };
   /** Runs `SELECT 1`; throws when the database is unreachable. */
   ping(): Promise<void>;
   /**
@@ -104,10 +106,13 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
       debug: (_conn, query) => record(query),
     });
     timeStatements(client, timed);
+    const max = options.maxConnections ?? 10;
+    const pool = poolStats(client, max);
     const db = drizzle(client, { schema }) as unknown as Db;
     return {
       db,
       driver: 'postgres',
+      pool,
       stats,
       onStatement,
       onStatementEnd,
@@ -204,6 +209,34 @@ function timeStatements(sql: PgSql, timed: (pending: PromiseLike<unknown>) => vo
   }
 }
 type PgSql = import('postgres').Sql;
+
+/**
+ * Pool occupancy for /metrics. postgres.js keeps its queues private, so the pool is counted from
+ * outside: every top-level statement and every transaction holds one connection from its start
+ * until it settles (statements inside a transaction use the transaction's). Past `max` of them,
+ * the rest wait for a connection. (Counted from the driver call, so a statement being written or
+ * connecting counts as in use.)
+ */
+function poolStats(sql: PgSql, max: number): () => { max: number; inUse: number; waiting: number } {
+  let holding = 0;
+  const hold = <T>(pending: T): T => {
+    holding++;
+    let released = false;
+    const release = () => {
+      if (!released) holding--;
+      released = true;
+    };
+    Promise.prototype.then.call(pending as PromiseLike<unknown>, release, release);
+    return pending;
+  };
+  const s = sql as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const unsafe = s.unsafe!;
+  const begin = s.begin!;
+  // Wrapped after timeStatements, so these see the timed versions and the counts include them.
+  s.unsafe = (...args: unknown[]) => hold(unsafe.apply(sql, args));
+  s.begin = (...args: unknown[]) => hold(begin.apply(sql, args));
+  return () => ({ max, inUse: Math.min(holding, max), waiting: Math.max(0, holding - max) });
+}
 
 /** Rows of a raw `db.execute(sql)` result, whichever driver produced it. */
 export async function rows<T>(executor: Executor, query: SQL): Promise<T[]> {

@@ -8,6 +8,8 @@ import type { CacheScope } from '../cache/cache.js';
 /** Who sent a request, as far as the transport knows (the proxy-aware address, http/limits.ts clientIp). */
 export interface ClientInfo {
   ip: string;
+  /** The User-Agent header (sign-in records a device hint from it). */
+  userAgent?: string;
 }
 
 /** How an operation ended, recorded by the cache plugin for the response cache and the request log. */

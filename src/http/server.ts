@@ -209,7 +209,7 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
     // Filled in by Apollo's plugins through every copy of the context (request-state.ts).
-    const request = newRequestState({ ip }, scope ?? null);
+    const request = newRequestState({ ip, userAgent: req.headers['user-agent'] }, scope ?? null);
     const pending = apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method, headers, search: url.search, body },
       context: async () => {

@@ -13,12 +13,17 @@ import type { Cache, CacheObserver, CacheStats, Hit } from '../cache/cache.js';
 import type { Database } from '../db/client.js';
 import type { Envelope, PubSub } from '../pubsub/pubsub.js';
 import { clusterScrape } from '../workers.js';
+import type { RedisNodeInfo } from './redis-info.js';
 
 /** State read at scrape time; each source is optional (no Redis, cache off, ...). */
 export interface MetricsSources {
   /** The cache core's counters and health; unset when CACHE_MODE=off. */
   cache?: () => { stats: CacheStats; health: { state: CacheState } };
   /** App.liveStats(): WebSocket connections, open operations, pub/sub listeners. */
+  /** Redis INFO per node, rate-limited by its reader (observability/redis-info.ts). */
+  redis?: () => Promise<RedisNodeInfo[]>;
+  /** The PostgreSQL connection pool (postgres driver only). */
+  pool?: () => { max: number; inUse: number; waiting: number };
   live?: () => { ws: { connections: number; operations: number }; pubsub: { listeners: number; published: number; superseded: number; gapsRecovered: number } };
 }
 
@@ -218,6 +223,35 @@ export function createMetrics(): Metrics {
     },
   });
 
+  // The L1 (in-process copies): size and evictions, from the cache core's stats.
+  gaugeFrom('lifeline_cache_l1_bytes', 'Bytes the L1 (in-process copies) holds, as its LRU sizes them; its limit is CACHE_L1_MAX_BYTES', () => sources.cache?.().stats.l1?.bytes);
+  gaugeFrom('lifeline_cache_l1_entries', 'Entries in the L1', () => sources.cache?.().stats.l1?.entries);
+  counterFrom('lifeline_cache_l1_evictions_total', 'L1 entries evicted to stay under its byte limit (not counting expiry or invalidation)', () => sources.cache?.().stats.l1?.evictions);
+
+  // ---- Redis, as Redis counts it (INFO) ---------------------------------------------------------
+  // Read at most every few seconds whatever the scrape rate; one series per node (Cluster: per
+  // master). Redis's own counters are shown as gauges of its raw value: every instance reports
+  // the same node, so aggregate with max by (node), and rate() handles a Redis restart's reset.
+  const redisGauge = (name: string, help: string, pick: (n: RedisNodeInfo) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['node'] as const,
+      registers,
+      async collect() {
+        const nodes = sources.redis ? await sources.redis() : [];
+        this.reset();
+        for (const n of nodes) this.set({ node: n.node }, pick(n));
+      },
+    });
+  redisGauge('lifeline_redis_memory_used_bytes', 'Redis INFO used_memory', (n) => n.usedMemory);
+  redisGauge('lifeline_redis_memory_peak_bytes', 'Redis INFO used_memory_peak', (n) => n.peakMemory);
+  redisGauge('lifeline_redis_memory_max_bytes', 'Redis maxmemory (0: no limit)', (n) => n.maxMemory);
+  redisGauge('lifeline_redis_evicted_keys', "Redis INFO evicted_keys: keys evicted under maxmemory since Redis started (a counter on Redis's side: use rate())", (n) => n.evictedKeys);
+  redisGauge('lifeline_redis_expired_keys', 'Redis INFO expired_keys since Redis started (use rate())', (n) => n.expiredKeys);
+  redisGauge('lifeline_redis_keyspace_hits', 'Redis INFO keyspace_hits since Redis started (use rate())', (n) => n.keyspaceHits);
+  redisGauge('lifeline_redis_keyspace_misses', 'Redis INFO keyspace_misses since Redis started (use rate())', (n) => n.keyspaceMisses);
+
   const cache: CacheObserver = {
     read(keys, hits, seconds) {
       if (!keys.length) return;
@@ -277,6 +311,10 @@ export function createMetrics(): Metrics {
     help: 'SQL statements that failed',
     registers,
   });
+
+  gaugeFrom('lifeline_db_pool_max', 'PostgreSQL pool size (connections at most)', () => sources.pool?.().max);
+  gaugeFrom('lifeline_db_pool_in_use', 'PostgreSQL pool connections busy with a statement or transaction', () => sources.pool?.().inUse);
+  gaugeFrom('lifeline_db_pool_waiting', 'Statements and transactions waiting for a free PostgreSQL pool connection', () => sources.pool?.().waiting);
 
   // ---- Redis -----------------------------------------------------------------------------------
   const redisErrors = new Counter({

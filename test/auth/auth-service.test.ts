@@ -237,7 +237,7 @@ describe('AuthService on Redis', () => {
 
     const ttls = await ttlsUnder(redisA, prefix);
     const kinds = new Set(Object.keys(ttls).map((k) => k.slice(prefix.length).split(':').slice(0, 2).join(':')));
-    expect([...kinds].sort()).toEqual(['auth:revoked', 'auth:rt', 'auth:sess']);
+    expect([...kinds].sort()).toEqual(['auth:meta', 'auth:revoked', 'auth:rt', 'auth:sess', 'auth:user']);
     for (const [key, ms] of Object.entries(ttls)) expect({ key, hasTtl: ms > 0 }).toEqual({ key, hasTtl: true });
     // A live session: one live refresh token, indexed, expiring with the session.
     const [live] = await redisA.smembers(`${prefix}auth:sess:${sid1}`);
@@ -248,11 +248,34 @@ describe('AuthService on Redis', () => {
       if (key.includes(':auth:revoked:')) expect(ms).toBeGreaterThanOrEqual(ACCESS_TTL * 1000);
     }
     // Only hashes are stored: no refresh token appears in any key or value.
-    const values = await Promise.all(Object.keys(ttls).map((k) => redisA.type(k).then((t) => (t === 'set' ? redisA.smembers(k).then((m) => m.join()) : redisA.get(k)))));
+    const values = await Promise.all(Object.keys(ttls).map((k) => redisA.type(k).then((t) => (t === 'set' ? redisA.smembers(k).then((m) => m.join()) : t === 'hash' ? redisA.hgetall(k).then((h) => JSON.stringify(h)) : redisA.get(k)))));
     for (const t of [s1, r1.tokens, s2, s3]) {
       expect(Object.keys(ttls).join()).not.toContain(t.refreshToken);
       expect(values.join()).not.toContain(t.refreshToken);
     }
+  });
+
+  it('records when a session was last used, seen from another instance, at most once per interval', async () => {
+    const a = service(createRedisSessionStore({ redis: redisA, prefix }), { touchIntervalMs: 50 });
+    const b = service(createRedisSessionStore({ redis: redisB, prefix }), { touchIntervalMs: 50 });
+    const user = { id: 4242, role: 'DONOR' as const, donorId: 4242 };
+    const tokens = await a.issueSession(user, { userAgent: 'curl/8.5.0' });
+    const [created] = await b.listSessions(user.id);
+    expect(created).toMatchObject({ device: 'curl', userId: user.id });
+    expect(created!.lastUsedAt).toBe(created!.createdAt);
+    // On the signing-in instance, within the interval: no write.
+    await a.authenticate(bearer(tokens));
+    expect((await b.listSessions(user.id))[0]!.lastUsedAt).toBe(created!.createdAt);
+    // After it, the next request (here on the other instance) records its time.
+    await new Promise((r) => setTimeout(r, 60));
+    await b.authenticate(bearer(tokens));
+    const deadline = Date.now() + 5_000;
+    let used = created!.lastUsedAt;
+    while (used === created!.lastUsedAt && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+      used = (await a.listSessions(user.id))[0]!.lastUsedAt;
+    }
+    expect(used).toBeGreaterThan(created!.createdAt);
   });
 
   it('checks revocation with one Redis round trip per authenticated request, none for anonymous ones', async () => {

@@ -108,4 +108,25 @@ export function sessionStoreContract(open: () => StoreUnderTest) {
       /already ended/,
     );
   });
+
+  it("records a user's sessions, visible to every instance: details, last use, index, forget", async () => {
+    const userId = 1_000_000 + Math.floor(Math.random() * 1_000_000);
+    const now = Date.now();
+    const [s1, s2] = [newSessionId(), newSessionId()];
+    await store.recordSession({ sessionId: s1, userId, device: 'Firefox on Linux', createdAt: now, lastUsedAt: now, expiresAt: now + 60_000 });
+    await store.recordSession({ sessionId: s2, userId, device: null, createdAt: now + 1, lastUsedAt: now + 1, expiresAt: now + 120_000 });
+    expect((await peer.userSessionIds(userId)).sort()).toEqual([s1, s2].sort());
+    expect(await peer.getSession(s1)).toEqual({ sessionId: s1, userId, device: 'Firefox on Linux', createdAt: now, lastUsedAt: now, expiresAt: now + 60_000 });
+    expect((await peer.getSession(s2))!.device).toBeNull();
+    await peer.touchSession(s1, now + 5_000);
+    expect((await store.getSession(s1))!.lastUsedAt).toBe(now + 5_000);
+    // Touching an unknown session creates nothing.
+    const ghost = newSessionId();
+    await store.touchSession(ghost, now);
+    expect(await peer.getSession(ghost)).toBeNull();
+    await store.forgetSession(userId, s1);
+    expect(await peer.getSession(s1)).toBeNull();
+    expect(await peer.userSessionIds(userId)).toEqual([s2]);
+    expect(await peer.userSessionIds(userId + 1)).toEqual([]);
+  });
 }

@@ -253,6 +253,8 @@ export type Mutation = {
   login: AuthPayload;
   /** Revokes the current session (access and refresh tokens) on every instance. */
   logout: Scalars['Boolean']['output'];
+  /** Signs the user out of every session, on every instance: tokens are refused and open subscriptions close. */
+  logoutEverywhere: Scalars['Boolean']['output'];
   /**
    * ADMIN. Drops cached data: one entity (type "Donor", id "42": the entity and every
    * cached response holding it), a whole type (type "Donor": every entry holding any
@@ -269,6 +271,8 @@ export type Mutation = {
   refreshToken: AuthPayload;
   /** Creates a DONOR account and its donor profile, and signs it in. */
   register: AuthPayload;
+  /** Signs out one of the user's own sessions (an id from mySessions). False when there is no such session of yours. */
+  revokeSession: Scalars['Boolean']['output'];
   /** The donor themself, STAFF or ADMIN. */
   updateDonor: Donor;
 };
@@ -329,6 +333,11 @@ export type MutationRegisterArgs = {
 };
 
 
+export type MutationRevokeSessionArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
 export type MutationUpdateDonorArgs = {
   id: Scalars['ID']['input'];
   input: UpdateDonorInput;
@@ -364,6 +373,8 @@ export type Query = {
   hospitals: Array<Hospital>;
   /** The signed-in donor's own profile; null when signed out, and for STAFF and ADMIN accounts. */
   me: Maybe<Donor>;
+  /** The signed-in user's live sessions, most recently used first. */
+  mySessions: Array<Session>;
 };
 
 
@@ -443,6 +454,20 @@ export type Role =
   | 'ADMIN'
   | 'DONOR'
   | 'STAFF';
+
+/** One signed-in session of the current user. */
+export type Session = {
+  __typename?: 'Session';
+  createdAt: Scalars['DateTime']['output'];
+  /** True for the session making this request. */
+  current: Scalars['Boolean']['output'];
+  /** A short hint of the device from its User-Agent at sign-in, e.g. 'Firefox on Linux'; null when unknown. */
+  device: Maybe<Scalars['String']['output']>;
+  /** Opaque session id, for revokeSession. */
+  id: Scalars['ID']['output'];
+  /** Updated at most about once a minute. */
+  lastUsedAt: Scalars['DateTime']['output'];
+};
 
 export type Subscription = {
   __typename?: 'Subscription';
@@ -611,6 +636,7 @@ export type ResolversTypes = {
   RegisterInput: RegisterInput;
   RequestStatus: RequestStatus;
   Role: Role;
+  Session: ResolverTypeWrapper<Session>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   UpdateDonorInput: UpdateDonorInput;
@@ -645,6 +671,7 @@ export type ResolversParentTypes = {
   Query: Record<PropertyKey, never>;
   RecordDonationInput: RecordDonationInput;
   RegisterInput: RegisterInput;
+  Session: Session;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
   UpdateDonorInput: UpdateDonorInput;
@@ -792,10 +819,12 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   fulfillBloodRequest?: Resolver<ResolversTypes['BloodRequest'], ParentType, ContextType, RequireFields<MutationFulfillBloodRequestArgs, 'id' | 'units'>>;
   login?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'email' | 'password'>>;
   logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  logoutEverywhere?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   purgeCache?: Resolver<ResolversTypes['Int'], ParentType, ContextType, RequireFields<MutationPurgeCacheArgs, 'type'>>;
   recordDonation?: Resolver<ResolversTypes['Donation'], ParentType, ContextType, RequireFields<MutationRecordDonationArgs, 'input'>>;
   refreshToken?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRefreshTokenArgs, 'token'>>;
   register?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRegisterArgs, 'input'>>;
+  revokeSession?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeSessionArgs, 'id'>>;
   updateDonor?: Resolver<ResolversTypes['Donor'], ParentType, ContextType, RequireFields<MutationUpdateDonorArgs, 'id' | 'input'>>;
 };
 
@@ -817,6 +846,15 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   hospital?: Resolver<Maybe<ResolversTypes['Hospital']>, ParentType, ContextType, RequireFields<QueryHospitalArgs, 'id'>>;
   hospitals?: Resolver<Array<ResolversTypes['Hospital']>, ParentType, ContextType, Partial<QueryHospitalsArgs>>;
   me?: Resolver<Maybe<ResolversTypes['Donor']>, ParentType, ContextType>;
+  mySessions?: Resolver<Array<ResolversTypes['Session']>, ParentType, ContextType>;
+};
+
+export type SessionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Session'] = ResolversParentTypes['Session']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  current?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  device?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastUsedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
 export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
@@ -846,6 +884,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Session?: SessionResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
 };
 

@@ -35,7 +35,7 @@ export const authResolvers: Resolvers = {
         passwordHash: await hashPassword(password('input.password', input.password)),
       };
       const created = await services.write((tx) => registerDonor(tx, values), { field: 'input.email' });
-      const tokens = await services.auth.issueSession(session(created.user));
+      const tokens = await services.auth.issueSession(session(created.user), { userAgent: ctx.request.client?.userAgent });
       await signInAs(ctx, tokens.accessToken);
       return { ...tokens, donorId: created.donor.id };
     },
@@ -45,7 +45,7 @@ export const authResolvers: Resolvers = {
       // Hash even for unknown emails so response time does not reveal which accounts exist.
       const ok = await verifyPassword(args.password, user?.passwordHash ?? (await dummyPasswordHash()));
       if (!user || !ok) throw unauthenticated('Email or password is wrong.');
-      const tokens = await services.auth.issueSession(session(user));
+      const tokens = await services.auth.issueSession(session(user), { userAgent: ctx.request.client?.userAgent });
       await signInAs(ctx, tokens.accessToken);
       return { ...tokens, donorId: user.donorId };
     },
@@ -66,6 +66,37 @@ export const authResolvers: Resolvers = {
       // Closes the session's open WebSocket subscriptions on every instance (http/ws.ts).
       await services.publish([{ topic: 'sessionRevoked', sessionId: v.sessionId }]);
       return true;
+    },
+    logoutEverywhere: async (_p, _a, { viewer, services }) => {
+      const v = requireViewer(viewer);
+      const ids = await services.auth.revokeAllSessions(v.userId);
+      // The current session too, even if its index entry was lost.
+      if (!ids.includes(v.sessionId)) {
+        await services.auth.revokeSession(v.sessionId);
+        ids.push(v.sessionId);
+      }
+      // Each session's open WebSocket subscriptions close on every instance (http/ws.ts).
+      await services.publish(ids.map((sessionId) => ({ topic: 'sessionRevoked' as const, sessionId })));
+      return true;
+    },
+    revokeSession: async (_p, { id }, { viewer, services }) => {
+      const v = requireViewer(viewer);
+      if (!(await services.auth.revokeUserSession(v.userId, id))) return false;
+      await services.publish([{ topic: 'sessionRevoked', sessionId: id }]);
+      return true;
+    },
+  },
+  Query: {
+    mySessions: async (_p, _a, { viewer, services }) => {
+      const v = requireViewer(viewer);
+      const sessions = await services.auth.listSessions(v.userId);
+      return sessions.map((s) => ({
+        id: s.sessionId,
+        device: s.device,
+        createdAt: new Date(s.createdAt),
+        lastUsedAt: new Date(s.lastUsedAt),
+        current: s.sessionId === v.sessionId,
+      }));
     },
   },
   AuthPayload: {
