@@ -19,6 +19,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { mulberry32 } from '../../src/db/prng.js';
 import { checkHistory, formatHistoryReport, type Operation } from '../helpers/history.js';
 import { demoTokens, useSeededDatabase } from '../helpers/fixtures.js';
 import { gql } from '../helpers/graphql.js';
@@ -140,18 +141,6 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<void> {
   }
 }
 
-/** A small seeded PRNG: the clients' choices repeat from run to run (their timing cannot). */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 type CallResult =
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   | { ok: true; data: any; invokedAt: number; completedAt: number }
@@ -251,7 +240,8 @@ test('history: no read returns data older than a write acknowledged before it be
     async function runClient(index: number) {
       const slot = index % instances.length;
       const name = `c${index}@${instances[slot]!.name}`;
-      const random = prng(1000 + index);
+      // Seeded: the clients' choices repeat from run to run (their timing cannot).
+      const random = mulberry32(1000 + index);
       const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
       const myDonors = donorIds.filter((_, i) => i % (CLIENTS_PER_INSTANCE * instances.length) === index);
       const token = index % 2 ? staff : admin;
