@@ -3,35 +3,17 @@
 // answered with INVALIDATION_PENDING (committed, visible by a stated time). Never success
 // while another instance still serves the previous value from the shared cache.
 // Instance A reaches Redis through a TCP proxy the test cuts; instance B reaches it directly.
-import { startInstance, type Instance } from '../helpers/app.js';
-import { demoTokens, useSeededDatabase } from '../helpers/fixtures.js';
+import { useSeededDatabase } from '../helpers/fixtures.js';
 import { gql, type GqlResponse } from '../helpers/graphql.js';
-import { testRedisUrl, uniqueCachePrefix } from '../helpers/redis.js';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { useInstancePair } from '../helpers/outbox.js';
 
 const db = useSeededDatabase();
-let proxy: TcpProxy;
-let a: Instance;
-let b: Instance;
-let staff: string;
-
-beforeAll(async () => {
-  const target = new URL(testRedisUrl());
-  proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port) });
-  const env = { CACHE_PREFIX: uniqueCachePrefix(), CACHE_TIMEOUT_MS: '500' };
-  a = await startInstance({ databaseUrl: db().url, redisUrl: proxy.urlFor(testRedisUrl()), env });
-  b = await startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl(), env });
-  staff = (await demoTokens(b.url)).staff;
-}, 60_000);
-
-afterAll(async () => {
-  await Promise.allSettled([a?.stop(), b?.stop()]);
-  await proxy?.close();
-});
+// A reaches Redis through the proxy, B directly.
+const pair = useInstancePair(db);
 
 const read = (url: string, id: string) => gql(url, `{ donor(id: "${id}") { id city } }`);
 const setCity = (url: string, id: string, city: string) =>
-  gql(url, 'mutation($id: ID!, $c: String!) { updateDonor(id: $id, input: { city: $c }) { city } }', { id, c: city }, { token: staff, timeoutMs: 30_000 });
+  gql(url, 'mutation($id: ID!, $c: String!) { updateDonor(id: $id, input: { city: $c }) { city } }', { id, c: city }, { token: pair.staff, timeoutMs: 30_000 });
 
 async function warm(url: string, id: string): Promise<string> {
   await read(url, id);
@@ -56,7 +38,7 @@ async function expectNoStaleAfterAck(res: GqlResponse, id: string, city: string)
   if (!error) {
     expect(res.body.data.updateDonor.city).toBe(city);
     // Success: the other instance serves the new value from the very next read on.
-    for (let i = 0; i < 5; i++) expect((await read(b.url, id)).body.data.donor.city).toBe(city);
+    for (let i = 0; i < 5; i++) expect((await read(pair.b.url, id)).body.data.donor.city).toBe(city);
     return 'visible';
   }
   expect(error.extensions).toMatchObject({ code: 'INVALIDATION_PENDING', committed: true, visibleBy: expect.any(String) });
@@ -64,34 +46,34 @@ async function expectNoStaleAfterAck(res: GqlResponse, id: string, city: string)
   expect(visibleBy).toBeGreaterThan(Date.now() - 60_000);
   // Committed: visible everywhere once the stated time has passed.
   await new Promise((r) => setTimeout(r, Math.max(0, visibleBy - Date.now()) + 200));
-  expect((await read(b.url, id)).body.data.donor.city).toBe(city);
+  expect((await read(pair.b.url, id)).body.data.donor.city).toBe(city);
   return 'pending';
 }
 
 test('cut (connections reset): the write is applied by the other instance before the ack, or answered INVALIDATION_PENDING', async () => {
-  const before = await warm(b.url, '30');
-  proxy.cut();
+  const before = await warm(pair.b.url, '30');
+  pair.proxy.cut();
   try {
-    const res = await setCity(a.url, '30', 'CutOff-1');
+    const res = await setCity(pair.a.url, '30', 'CutOff-1');
     expect(before).not.toBe('CutOff-1');
     const path = await expectNoStaleAfterAck(res, '30', 'CutOff-1');
     // B can reach Redis and hears A's NOTIFY: it applies the row, so A may answer success.
     expect(path).toBe('visible');
     // A itself does not serve its own cache while cut off (reads come from PostgreSQL).
-    expect((await read(a.url, '30')).body.data.donor.city).toBe('CutOff-1');
+    expect((await read(pair.a.url, '30')).body.data.donor.city).toBe('CutOff-1');
   } finally {
-    proxy.heal();
+    pair.proxy.heal();
   }
   // A comes back to serving from the cache on its own, and serves the new value.
-  await until('A serves from the cache again', async () => (await read(a.url, '30')).headers.get('x-cache') === 'HIT', 15_000);
-  expect((await read(a.url, '30')).body.data.donor.city).toBe('CutOff-1');
+  await until('A serves from the cache again', async () => (await read(pair.a.url, '30')).headers.get('x-cache') === 'HIT', 15_000);
+  expect((await read(pair.a.url, '30')).body.data.donor.city).toBe('CutOff-1');
 }, 60_000);
 
 test('blackhole (silent partition): the same contract, within the bound of the cache timeouts', async () => {
-  const before = await warm(b.url, '31');
-  proxy.blackhole();
+  const before = await warm(pair.b.url, '31');
+  pair.proxy.blackhole();
   // Not healed: a blackholed connection loses bytes, and the instance is stopped by afterAll.
-  const res = await setCity(a.url, '31', 'Silent-1');
+  const res = await setCity(pair.a.url, '31', 'Silent-1');
   expect(before).not.toBe('Silent-1');
   await expectNoStaleAfterAck(res, '31', 'Silent-1');
 }, 60_000);

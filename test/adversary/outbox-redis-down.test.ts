@@ -4,63 +4,45 @@
 // so cutting it is an outage for all while the data in Redis survives (same dataset, same
 // run_id: nothing tells the instances that writes were missed except the outbox). The writer
 // is stopped before Redis returns, so its own recovery cannot repair the cache for the others.
-import { startInstance, type Instance } from '../helpers/app.js';
-import { demoTokens, useSeededDatabase } from '../helpers/fixtures.js';
+import { useSeededDatabase } from '../helpers/fixtures.js';
 import { expectNoErrors, gql } from '../helpers/graphql.js';
-import { testRedisUrl, uniqueCachePrefix } from '../helpers/redis.js';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { useInstancePair } from '../helpers/outbox.js';
 
 const db = useSeededDatabase();
-let proxy: TcpProxy;
-let a: Instance;
-let b: Instance;
-let staff: string;
 
 /** A write during the outage: its own bounded invalidation attempt, then at most a relay round of the others (they give their lease up). */
 const WRITE_BOUND_MS = 6_000;
-
-beforeAll(async () => {
-  const target = new URL(testRedisUrl());
-  proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port) });
-  const env = { CACHE_PREFIX: uniqueCachePrefix(), CACHE_TIMEOUT_MS: '500' };
-  a = await startInstance({ databaseUrl: db().url, redisUrl: proxy.urlFor(testRedisUrl()), env });
-  b = await startInstance({ databaseUrl: db().url, redisUrl: proxy.urlFor(testRedisUrl()), env });
-  staff = (await demoTokens(b.url)).staff;
-}, 60_000);
-
-afterAll(async () => {
-  await Promise.allSettled([a?.stop(), b?.stop()]);
-  await proxy?.close();
-});
+// Both instances reach Redis through the proxy: cutting it is an outage for all.
+const pair = useInstancePair(db, { bThroughProxy: true });
 
 const read = (url: string, id: string) => gql(url, `{ donor(id: "${id}") { id city } }`);
 
 test('Redis down for all: the write succeeds; after Redis returns no pre-outage entry is served', async () => {
-  await read(b.url, '50');
-  const cached = await read(b.url, '50');
+  await read(pair.b.url, '50');
+  const cached = await read(pair.b.url, '50');
   expect(cached.headers.get('x-cache')).toBe('HIT');
   const old = expectNoErrors(cached).donor.city as string;
 
-  proxy.cut();
+  pair.proxy.cut();
   const started = Date.now();
-  const res = await gql(a.url, 'mutation { updateDonor(id: "50", input: { city: "DuringOutage" }) { city } }', undefined, { token: staff, timeoutMs: 30_000 });
+  const res = await gql(pair.a.url, 'mutation { updateDonor(id: "50", input: { city: "DuringOutage" }) { city } }', undefined, { token: pair.staff, timeoutMs: 30_000 });
   const tookMs = Date.now() - started;
   expect(expectNoErrors(res).updateDonor.city).toBe('DuringOutage');
   expect(tookMs).toBeLessThan(WRITE_BOUND_MS);
   console.log(`write with Redis down for all instances answered in ${tookMs} ms`);
   expect(old).not.toBe('DuringOutage');
   // Reads go on from PostgreSQL meanwhile.
-  expect(expectNoErrors(await read(b.url, '50')).donor.city).toBe('DuringOutage');
+  expect(expectNoErrors(await read(pair.b.url, '50')).donor.city).toBe('DuringOutage');
 
-  await a.stop();
-  proxy.heal();
+  await pair.a.stop();
+  pair.proxy.heal();
 
   // From the moment Redis is back: every read returns the new value, until (and after) B serves
   // from its cache again. The old entry is still in Redis; only the outbox says it is stale.
   let hits = 0;
   const deadline = Date.now() + 15_000;
   for (let i = 0; i < 2_000 && Date.now() < deadline && hits < 5; i++) {
-    const r = await read(b.url, '50');
+    const r = await read(pair.b.url, '50');
     expect(expectNoErrors(r).donor.city).toBe('DuringOutage');
     if (r.headers.get('x-cache') === 'HIT') hits++;
     else await new Promise((resolve) => setTimeout(resolve, 50));
