@@ -2,22 +2,17 @@
 // a logout on one is refused at once on the other, over HTTP and WebSocket alike.
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { startInstance, type Instance } from '../helpers/app.js';
+import { startSharedRedisPair, type Instance } from '../helpers/app.js';
 import { query } from '../helpers/db-digest.js';
 import { useSeededDatabase } from '../helpers/fixtures.js';
 import { expectNoErrors, gql } from '../helpers/graphql.js';
-import { testRedisUrl, uniqueCachePrefix } from '../helpers/redis.js';
 
 const db = useSeededDatabase();
 let a: Instance;
 let b: Instance;
 
 beforeAll(async () => {
-  const env = { CACHE_PREFIX: uniqueCachePrefix() };
-  [a, b] = await Promise.all([
-    startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl(), env }),
-    startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl(), env }),
-  ]);
+  [a, b] = await startSharedRedisPair(db().url);
 });
 
 const REGISTER = `mutation($i: RegisterInput!) { register(input: $i) { accessToken refreshToken donor { id name email bloodGroup } } }`;

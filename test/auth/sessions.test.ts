@@ -2,11 +2,10 @@
 // created, last used, which one is current), revokeSession signs one out (only your own), and
 // logoutEverywhere signs out every session at once on every instance, closing their open
 // WebSocket subscriptions on the other instance too.
-import { startInstance, type Instance } from '../helpers/app.js';
+import { startSharedRedisPair, type Instance } from '../helpers/app.js';
 import { useSeededDatabase } from '../helpers/fixtures.js';
 import { DEMO_ACCOUNTS } from '../../src/db/seed.js';
 import { expectNoErrors, gql } from '../helpers/graphql.js';
-import { testRedisUrl, uniqueCachePrefix } from '../helpers/redis.js';
 import { operationsOpen, subscribe } from '../subscriptions/helpers.js';
 import { deviceHint } from '../../src/auth/auth-service.js';
 
@@ -15,11 +14,7 @@ let a: Instance;
 let b: Instance;
 
 beforeAll(async () => {
-  const env = { CACHE_PREFIX: uniqueCachePrefix() };
-  [a, b] = await Promise.all([
-    startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl(), env }),
-    startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl(), env }),
-  ]);
+  [a, b] = await startSharedRedisPair(db().url);
 });
 
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';

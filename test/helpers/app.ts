@@ -2,7 +2,7 @@
 // Every instance is registered and stopped after the file, even when a test forgets to.
 import { createApp, type App, type AppOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { uniqueCachePrefix } from './redis.js';
+import { testRedisUrl, uniqueCachePrefix } from './redis.js';
 
 /** Shared by every instance so a token issued by one is accepted by another. */
 export const TEST_JWT_SECRET = 'lifeline-test-jwt-secret-0123456789abcde';
@@ -76,6 +76,18 @@ export async function startInstance(opts: StartOptions): Promise<Instance> {
   };
   instances.add(instance);
   return instance;
+}
+
+/**
+ * Two instances of one deployment: the same database, the same Redis and one cache prefix, so
+ * what one writes, caches or revokes the other sees. aOptions tunes the first one only.
+ */
+export async function startSharedRedisPair(databaseUrl: string, aOptions?: AppOptions): Promise<[Instance, Instance]> {
+  const env = { CACHE_PREFIX: uniqueCachePrefix() };
+  return Promise.all([
+    startInstance({ databaseUrl, redisUrl: testRedisUrl(), env, appOptions: aOptions }),
+    startInstance({ databaseUrl, redisUrl: testRedisUrl(), env }),
+  ]);
 }
 
 export async function stopAllInstances(): Promise<void> {

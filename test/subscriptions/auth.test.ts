@@ -1,10 +1,9 @@
 // Auth on connection_init, and sessions that end while subscribed: logout on another instance
 // closes them at once (broadcast); a revocation that is not broadcast (refresh-token reuse) or
 // an expired token closes them at the next periodic re-verification.
-import { startInstance, type Instance } from '../helpers/app.js';
+import { startSharedRedisPair, type Instance } from '../helpers/app.js';
 import { login, useSeededDatabase } from '../helpers/fixtures.js';
 import { expectNoErrors, gql } from '../helpers/graphql.js';
-import { testRedisUrl, uniqueCachePrefix } from '../helpers/redis.js';
 import { operationsOpen, subscribe } from './helpers.js';
 
 const db = useSeededDatabase();
@@ -12,12 +11,8 @@ let a: Instance;
 let b: Instance;
 
 beforeAll(async () => {
-  const env = { CACHE_PREFIX: uniqueCachePrefix() };
   // Re-verification every 300 ms on A, so the test need not wait a minute.
-  [a, b] = await Promise.all([
-    startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl(), env, appOptions: { live: { reauthenticateMs: 300 } } }),
-    startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl(), env }),
-  ]);
+  [a, b] = await startSharedRedisPair(db().url, { live: { reauthenticateMs: 300 } });
 });
 
 const DASHBOARD = 'subscription { dashboardStatsUpdated { openRequests } }';
