@@ -6,34 +6,14 @@ import { Redis } from 'ioredis';
 import { startInstance, type Instance } from '../helpers/app.js';
 import { useSeededDatabase } from '../helpers/fixtures.js';
 import { expectNoErrors, gql } from '../helpers/graphql.js';
+import { scrape as scrapeMetrics, sum, type Sample } from '../helpers/metrics.js';
 import { startPrivateRedis } from '../helpers/redis.js';
 import { eventually } from '../subscriptions/helpers.js';
 
 const db = useSeededDatabase({ donors: 20, hospitals: 4, donations: 30, campaigns: 2, requests: 4, seed: 15 });
 
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-async function scrape(instance: Instance): Promise<Sample[]> {
-  const res = await fetch(`${instance.url}/metrics`);
-  expect(res.status).toBe(200);
-  const samples: Sample[] = [];
-  for (const line of (await res.text()).split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m) throw new Error(`unparsable exposition line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const [, k, v] of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[k!] = v!;
-    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return samples;
-}
-
+const scrape = async (instance: Instance): Promise<Sample[]> => (await scrapeMetrics(instance)).samples;
 const values = (samples: Sample[], name: string) => samples.filter((s) => s.name === name);
-const sum = (samples: Sample[], name: string) => values(samples, name).reduce((t, s) => t + s.value, 0);
 
 /** How many INFO commands the server has answered (INFO commandstats). */
 async function infoCalls(client: Redis): Promise<number> {

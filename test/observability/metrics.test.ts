@@ -4,41 +4,12 @@
 import { startInstance, type Instance } from '../helpers/app.js';
 import { login, useSeededDatabase } from '../helpers/fixtures.js';
 import { expectNoErrors, gql } from '../helpers/graphql.js';
+import { scrape, sum } from '../helpers/metrics.js';
 import { testRedisUrl } from '../helpers/redis.js';
 import { eventually, operationsOpen, subscribe } from '../subscriptions/helpers.js';
 import { boundedLabel, cacheKeyType, OTHER } from '../../src/observability/metrics.js';
 
 const db = useSeededDatabase({ donors: 40, hospitals: 6, donations: 120, campaigns: 3, requests: 10, seed: 21 });
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** The text exposition, parsed into samples (comments dropped). */
-async function scrape(instance: Instance): Promise<{ samples: Sample[]; contentType: string | null }> {
-  const res = await fetch(`${instance.url}/metrics`);
-  expect(res.status).toBe(200);
-  const text = await res.text();
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m) throw new Error(`unparsable exposition line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const [, k, v] of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[k!] = v!;
-    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return { samples, contentType: res.headers.get('content-type') };
-}
-
-/** Sum of a metric's samples whose labels include `match`. */
-function sum(samples: Sample[], name: string, match: Record<string, string> = {}): number {
-  return samples
-    .filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v))
-    .reduce((total, s) => total + s.value, 0);
-}
 
 const metric = async (instance: Instance, name: string, match?: Record<string, string>) => sum((await scrape(instance)).samples, name, match);
 
