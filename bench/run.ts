@@ -1,7 +1,7 @@
 // `npm run bench` (SPEC §8, issue 6): Lifeline under load with the cache off, entity cache only and
 // full cache, next to a raw Node `http` server returning the same bytes (the ceiling).
 //
-//   npm run bench -- [--scenario availability|donors-nested|dashboard|mixed|fanout|cache-memory|all]
+//   npm run bench -- [--scenario availability|donors-nested|dashboard|mixed|fanout|cache-memory|writes|all]
 //                    [--duration 10] [--connections 50] [--warmup 3] [--donors N] [--hospitals N]
 //                    [--donations N] [--modes off,entity,full,ceiling] [--subscribers 2000]
 //                    [--events 100] [--client-processes 2] [--entries 2000]
@@ -26,6 +26,8 @@
 //   fanout        2,000 subscribers over two instances: delivery latency, memory per idle
 //                 subscription (bench/lib/fanout*.ts).
 //   cache-memory  memory per cached entry, in Redis and in the server's heap (bench/lib/cache-memory.ts).
+//   writes        SQL statements per write (updateDonor, adjustInventory, createBloodRequest, 200 of
+//                 each, one at a time), with the invalidation outbox and before it (bench/lib/writes.ts).
 // Per autocannon run it records:
 //   req/s, p50, p99           autocannon (latency percentiles over every request of the window)
 //   SQL/req                   pg_stat_statements calls in the bench database during the window / requests
@@ -51,6 +53,7 @@ import { machineInfo, machineLine, packageVersions, runMain, UsageError, writeRe
 import { logProblems, startCeiling, startLifeline, STOP_GRACE_MS, type RunningServer } from './lib/servers.js';
 import { databaseUrl, killAllNow, makeTempDir, reapStaleDirs, startPostgres, startRedis } from './lib/services.js';
 import { PgStats, RedisStats, type StatementDelta } from './lib/stats.js';
+import { runWrites, WRITES_DESCRIPTION } from './lib/writes.js';
 import { fmt, measureWindow, ms, passMark, type BenchContext, type SeedSizes, type Target } from './lib/window.js';
 
 // ---------------------------------------------------------------- scenarios
@@ -130,7 +133,7 @@ const SCENARIOS: Scenario[] = [
 ];
 
 /** Scenarios with a runner of their own (not one fixed query under autocannon). */
-const SPECIAL = ['mixed', 'fanout', 'cache-memory'] as const;
+const SPECIAL = ['mixed', 'fanout', 'cache-memory', 'writes'] as const;
 type Special = (typeof SPECIAL)[number];
 const SCENARIO_NAMES = [...SCENARIOS.map((s) => s.name), ...SPECIAL];
 
@@ -492,6 +495,10 @@ async function runSpecial(ctx: Context, name: Special, options: Options): Promis
     const r = await runFanout(ctx, { ...FANOUT_DEFAULTS, subscribers: options.subscribers, events: options.events, clientProcesses: options.clientProcesses });
     return { scenario: name, description: 'live subscription delivery over two instances sharing Redis; memory per idle subscription', rows: [], ...r };
   }
+  if (name === 'writes') {
+    const r = await runWrites(ctx);
+    return { scenario: name, description: WRITES_DESCRIPTION, ...r };
+  }
   const r = await runCacheMemory(ctx, options.entries);
   return { scenario: name, description: 'memory per cached entry (Redis and the server heap)', rows: [], ...r };
 }
@@ -514,7 +521,8 @@ async function main(): Promise<void> {
     (queryRuns + mixedRuns) * ((options.warmup + options.duration) * 1000 + 75_000) +
     mixedRuns * 10_000 + // mixed warms up for at least 10 s
     (options.scenarios.includes('fanout') ? 120_000 + options.subscribers * 20 + (options.events + FANOUT_DEFAULTS.warmupEvents) * 2_000 : 0) +
-    (options.scenarios.includes('cache-memory') ? 90_000 + options.entries * 20 : 0);
+    (options.scenarios.includes('cache-memory') ? 90_000 + options.entries * 20 : 0) +
+    (options.scenarios.includes('writes') ? 120_000 : 0); // 600 writes one at a time, and a start-up
   const watchdog = setTimeout(() => {
     process.stderr.write(`bench: exceeded ${Math.round(budgetMs / 1000)} s, giving up\n`);
     killAllNow();

@@ -1,0 +1,152 @@
+// The `writes` scenario: SQL statements per write, with the transactional invalidation outbox
+// and as it was before it. One full-cache Lifeline, the demo staff account, a bounded number of
+// each mutation run one after another (so nothing else sends statements meanwhile), and per
+// mutation: the delta of the server's own SQL statement counter on /metrics (the request pool's
+// statements: the relay polls on a pool of its own, which the counter does not see) divided by
+// the writes, split into the outbox's INSERT and the write's own statements.
+//
+// The counter has no label for the kind of statement, so the outbox's share is read from
+// PostgreSQL: how far cache_invalidations' id sequence advanced. Each outbox INSERT takes exactly
+// one id (one row per write), and nextval is counted at once, whereas pg_stat_user_tables'
+// n_tup_ins is flushed by the backends lazily (up to seconds later) and would need waiting for.
+import path from 'node:path';
+import fs from 'node:fs';
+import postgres from 'postgres';
+import { DEMO_ACCOUNTS } from '../../src/db/seed.js';
+import { GqlClient, login } from './http-client.js';
+import { logProblems, startLifeline } from './servers.js';
+import { HOST } from './services.js';
+import { fmt, type BenchContext } from './window.js';
+
+export const WRITES_DESCRIPTION = 'SQL statements per write (updateDonor, adjustInventory, createBloodRequest), with the invalidation outbox and without it';
+
+/** How many of each mutation: enough for a stable mean, few enough to take seconds. */
+export const WRITES_PER_MUTATION = 200;
+
+export interface WritesRow {
+  mutation: string;
+  writes: number;
+  /** Server SQL statement counter delta / writes. */
+  statementsPerWrite: number;
+  /** Outbox INSERTs / writes (1 when every write records its invalidation). */
+  outboxPerWrite: number;
+  /** The write's own statements: what a write cost before the outbox. */
+  beforePerWrite: number;
+  errors: number;
+  errorExamples: string[];
+  seconds: number;
+}
+
+interface Mutation {
+  name: string;
+  query: string;
+  variables(i: number, seed: BenchContext['seed']): Record<string, unknown>;
+}
+
+// Ids from the seed's ranges; each write changes something (a city, a unit, a new request), so
+// none is a no-op the server might skip.
+const MUTATIONS: Mutation[] = [
+  {
+    name: 'updateDonor',
+    query: 'mutation ($id: ID!, $c: String!) { updateDonor(id: $id, input: { city: $c }) { id city } }',
+    variables: (i, seed) => ({ id: String(1 + (i % seed.donors)), c: `Bench-${i}` }),
+  },
+  {
+    name: 'adjustInventory',
+    query: 'mutation ($h: ID!) { adjustInventory(hospitalId: $h, bloodGroup: O_POS, delta: 1) { units } }',
+    variables: (i, seed) => ({ h: String(1 + (i % seed.hospitals)) }),
+  },
+  {
+    name: 'createBloodRequest',
+    query: 'mutation ($h: ID!) { createBloodRequest(input: { hospitalId: $h, bloodGroup: A_POS, unitsNeeded: 2, urgency: URGENT }) { id } }',
+    variables: (i, seed) => ({ h: String(1 + (i % seed.hospitals)) }),
+  },
+];
+
+/** lifeline_sql_statements_total from the server's /metrics. */
+async function sqlStatements(port: number): Promise<number> {
+  const res = await fetch(`http://${HOST}:${port}/metrics`, { signal: AbortSignal.timeout(10_000) });
+  if (res.status !== 200) throw new Error(`GET /metrics: HTTP ${res.status}`);
+  const text = await res.text();
+  let total: number | null = null;
+  for (const line of text.split('\n')) {
+    const m = /^lifeline_sql_statements_total(?:\{[^}]*\})? (\S+)$/.exec(line);
+    if (m) total = (total ?? 0) + Number(m[1]);
+  }
+  if (total === null) throw new Error('GET /metrics has no lifeline_sql_statements_total');
+  return total;
+}
+
+/** The last id cache_invalidations' sequence handed out (0 before the first). */
+async function outboxIds(sql: postgres.Sql): Promise<number> {
+  const [row] = await sql<{ last: string | null }[]>`SELECT pg_sequence_last_value(pg_get_serial_sequence('cache_invalidations', 'id')) AS last`;
+  return Number(row?.last ?? 0);
+}
+
+export async function runWrites(ctx: BenchContext, perMutation = WRITES_PER_MUTATION): Promise<{ rows: WritesRow[]; warnings: string[]; markdown: string; targets: [] }> {
+  const logFile = path.join(ctx.logDir, 'writes-full.log');
+  fs.writeFileSync(logFile, '');
+  const server = await startLifeline({ databaseUrl: ctx.databaseUrl, redisUrl: ctx.redisUrl, cacheMode: 'full', cachePrefix: `bench${ctx.runId}-writes:` }, logFile);
+  const sql = postgres(ctx.databaseUrl, { max: 1, onnotice: () => {} });
+  const http = new GqlClient(server.port, 1);
+  const rows: WritesRow[] = [];
+  const warnings: string[] = [];
+  try {
+    const token = await login(http, DEMO_ACCOUNTS.staff.email, DEMO_ACCOUNTS.staff.password);
+    process.stderr.write(`  writes / full: port ${server.port}, ${perMutation} of each mutation, one at a time\n`);
+    for (const mutation of MUTATIONS) {
+      // One unmeasured write first: prepared statements and pool connections are not a write's cost.
+      await http.data(mutation.query, mutation.variables(perMutation, ctx.seed), token);
+      const statements0 = await sqlStatements(server.port);
+      const ids0 = await outboxIds(sql);
+      const started = performance.now();
+      let errors = 0;
+      const errorExamples: string[] = [];
+      for (let i = 0; i < perMutation; i++) {
+        const r = await http.post(mutation.query, mutation.variables(i, ctx.seed), token);
+        if (r.status !== 200 || !r.json?.data || r.json.errors?.length) {
+          errors++;
+          if (errorExamples.length < 5) errorExamples.push(`HTTP ${r.status}: ${JSON.stringify(r.json?.errors ?? r.json).slice(0, 200)}`);
+        }
+      }
+      const seconds = (performance.now() - started) / 1000;
+      const statements = (await sqlStatements(server.port)) - statements0;
+      const outbox = (await outboxIds(sql)) - ids0;
+      const row: WritesRow = {
+        mutation: mutation.name,
+        writes: perMutation,
+        statementsPerWrite: statements / perMutation,
+        outboxPerWrite: outbox / perMutation,
+        beforePerWrite: (statements - outbox) / perMutation,
+        errors,
+        errorExamples,
+        seconds,
+      };
+      rows.push(row);
+      if (errors) warnings.push(`${mutation.name}: ${errors} failed writes: ${errorExamples.join(' | ')}`);
+      process.stderr.write(
+        `    ${mutation.name}: ${fmt(row.statementsPerWrite, 2)} statements/write (${fmt(row.beforePerWrite, 2)} own + ${fmt(row.outboxPerWrite, 2)} outbox), ${fmt(perMutation / seconds)} writes/s\n`,
+      );
+    }
+  } finally {
+    http.close();
+    await sql.end({ timeout: 5 }).catch(() => {});
+    await server.stop();
+  }
+  const problems = logProblems(logFile);
+  if (problems.count) warnings.push(`${problems.count} warn/error log lines: ${problems.samples.join(' | ')}`);
+  return { rows, warnings, markdown: writesTable(rows), targets: [] };
+}
+
+function writesTable(rows: WritesRow[]): string {
+  const lines = [
+    '| mutation (CACHE_MODE=full) | writes | SQL statements/write, with the outbox | before the outbox (the write\'s own) | outbox INSERTs/write | writes/s (one at a time) | errors |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.mutation} | ${fmt(r.writes)} | ${fmt(r.statementsPerWrite, 2)} | ${fmt(r.beforePerWrite, 2)} | ${fmt(r.outboxPerWrite, 2)} | ${fmt(r.writes / r.seconds)} | ${r.errors} |`,
+    );
+  }
+  return `${lines.join('\n')}\n\nStatements counted by the server (lifeline_sql_statements_total, the request pool only); outbox INSERTs from cache_invalidations' id sequence.`;
+}
