@@ -5,22 +5,14 @@
 // Instance A reaches Redis through a TCP proxy the test cuts; instance B reaches it directly.
 import { useSeededDatabase } from '../helpers/fixtures.js';
 import { gql, type GqlResponse } from '../helpers/graphql.js';
-import { useInstancePair } from '../helpers/outbox.js';
+import { readDonor, useInstancePair, warmDonor } from '../helpers/outbox.js';
 
 const db = useSeededDatabase();
 // A reaches Redis through the proxy, B directly.
 const pair = useInstancePair(db);
 
-const read = (url: string, id: string) => gql(url, `{ donor(id: "${id}") { id city } }`);
 const setCity = (url: string, id: string, city: string) =>
   gql(url, 'mutation($id: ID!, $c: String!) { updateDonor(id: $id, input: { city: $c }) { city } }', { id, c: city }, { token: pair.staff, timeoutMs: 30_000 });
-
-async function warm(url: string, id: string): Promise<string> {
-  await read(url, id);
-  const second = await read(url, id);
-  expect(second.headers.get('x-cache')).toBe('HIT');
-  return second.body.data.donor.city as string;
-}
 
 async function until(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<number> {
   const started = Date.now();
@@ -38,7 +30,7 @@ async function expectNoStaleAfterAck(res: GqlResponse, id: string, city: string)
   if (!error) {
     expect(res.body.data.updateDonor.city).toBe(city);
     // Success: the other instance serves the new value from the very next read on.
-    for (let i = 0; i < 5; i++) expect((await read(pair.b.url, id)).body.data.donor.city).toBe(city);
+    for (let i = 0; i < 5; i++) expect((await readDonor(pair.b.url, id)).body.data.donor.city).toBe(city);
     return 'visible';
   }
   expect(error.extensions).toMatchObject({ code: 'INVALIDATION_PENDING', committed: true, visibleBy: expect.any(String) });
@@ -46,12 +38,12 @@ async function expectNoStaleAfterAck(res: GqlResponse, id: string, city: string)
   expect(visibleBy).toBeGreaterThan(Date.now() - 60_000);
   // Committed: visible everywhere once the stated time has passed.
   await new Promise((r) => setTimeout(r, Math.max(0, visibleBy - Date.now()) + 200));
-  expect((await read(pair.b.url, id)).body.data.donor.city).toBe(city);
+  expect((await readDonor(pair.b.url, id)).body.data.donor.city).toBe(city);
   return 'pending';
 }
 
 test('cut (connections reset): the write is applied by the other instance before the ack, or answered INVALIDATION_PENDING', async () => {
-  const before = await warm(pair.b.url, '30');
+  const before = await warmDonor(pair.b.url, '30');
   pair.proxy.cut();
   try {
     const res = await setCity(pair.a.url, '30', 'CutOff-1');
@@ -60,17 +52,17 @@ test('cut (connections reset): the write is applied by the other instance before
     // B can reach Redis and hears A's NOTIFY: it applies the row, so A may answer success.
     expect(path).toBe('visible');
     // A itself does not serve its own cache while cut off (reads come from PostgreSQL).
-    expect((await read(pair.a.url, '30')).body.data.donor.city).toBe('CutOff-1');
+    expect((await readDonor(pair.a.url, '30')).body.data.donor.city).toBe('CutOff-1');
   } finally {
     pair.proxy.heal();
   }
   // A comes back to serving from the cache on its own, and serves the new value.
-  await until('A serves from the cache again', async () => (await read(pair.a.url, '30')).headers.get('x-cache') === 'HIT', 15_000);
-  expect((await read(pair.a.url, '30')).body.data.donor.city).toBe('CutOff-1');
+  await until('A serves from the cache again', async () => (await readDonor(pair.a.url, '30')).headers.get('x-cache') === 'HIT', 15_000);
+  expect((await readDonor(pair.a.url, '30')).body.data.donor.city).toBe('CutOff-1');
 }, 60_000);
 
 test('blackhole (silent partition): the same contract, within the bound of the cache timeouts', async () => {
-  const before = await warm(pair.b.url, '31');
+  const before = await warmDonor(pair.b.url, '31');
   pair.proxy.blackhole();
   // Not healed: a blackholed connection loses bytes, and the instance is stopped by afterAll.
   const res = await setCity(pair.a.url, '31', 'Silent-1');

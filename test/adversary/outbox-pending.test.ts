@@ -6,7 +6,7 @@
 // lease but applies nothing during the test, which is what a stalled or lagging relay looks like.
 import { useSeededDatabase } from '../helpers/fixtures.js';
 import { expectNoErrors, gql } from '../helpers/graphql.js';
-import { useInstancePair } from '../helpers/outbox.js';
+import { readDonor, useInstancePair, warmDonor } from '../helpers/outbox.js';
 
 const db = useSeededDatabase();
 const LEASE_MS = 12_000;
@@ -16,13 +16,8 @@ const pair = useInstancePair(db, {
   bOptions: { outbox: { listen: false, pollMs: 60_000, leaseMs: LEASE_MS } },
 });
 
-const read = (url: string, id: string) => gql(url, `{ donor(id: "${id}") { id city } }`);
-
 test('a lease holder that has not applied the row: the writer answers INVALIDATION_PENDING, and visibleBy holds', async () => {
-  await read(pair.b.url, '35');
-  const cached = await read(pair.b.url, '35');
-  expect(cached.headers.get('x-cache')).toBe('HIT');
-  const old = expectNoErrors(cached).donor.city as string;
+  const old = await warmDonor(pair.b.url, '35');
 
   pair.proxy.cut();
   const res = await gql(pair.a.url, 'mutation { updateDonor(id: "35", input: { city: "Pending-1" }) { city } }', undefined, { token: pair.staff, timeoutMs: 30_000 });
@@ -32,11 +27,11 @@ test('a lease holder that has not applied the row: the writer answers INVALIDATI
   expect(visibleBy).toBeGreaterThan(Date.now());
   expect(visibleBy).toBeLessThanOrEqual(Date.now() + LEASE_MS + 1_000);
   // Why success would have been a lie: B still serves the previous value right now.
-  expect(expectNoErrors(await read(pair.b.url, '35')).donor.city).toBe(old);
+  expect(expectNoErrors(await readDonor(pair.b.url, '35')).donor.city).toBe(old);
   // The change is committed (A reads PostgreSQL while cut off) ...
-  expect(expectNoErrors(await read(pair.a.url, '35')).donor.city).toBe('Pending-1');
+  expect(expectNoErrors(await readDonor(pair.a.url, '35')).donor.city).toBe('Pending-1');
   // ... and from visibleBy on, B shows it too.
   await new Promise((r) => setTimeout(r, Math.max(0, visibleBy - Date.now()) + 100));
-  for (let i = 0; i < 5; i++) expect(expectNoErrors(await read(pair.b.url, '35')).donor.city).toBe('Pending-1');
+  for (let i = 0; i < 5; i++) expect(expectNoErrors(await readDonor(pair.b.url, '35')).donor.city).toBe('Pending-1');
   pair.proxy.heal();
 }, 60_000);

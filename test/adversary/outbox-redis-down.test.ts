@@ -6,7 +6,7 @@
 // is stopped before Redis returns, so its own recovery cannot repair the cache for the others.
 import { useSeededDatabase } from '../helpers/fixtures.js';
 import { expectNoErrors, gql } from '../helpers/graphql.js';
-import { useInstancePair } from '../helpers/outbox.js';
+import { readDonor, useInstancePair, warmDonor } from '../helpers/outbox.js';
 
 const db = useSeededDatabase();
 
@@ -15,13 +15,8 @@ const WRITE_BOUND_MS = 6_000;
 // Both instances reach Redis through the proxy: cutting it is an outage for all.
 const pair = useInstancePair(db, { bThroughProxy: true });
 
-const read = (url: string, id: string) => gql(url, `{ donor(id: "${id}") { id city } }`);
-
 test('Redis down for all: the write succeeds; after Redis returns no pre-outage entry is served', async () => {
-  await read(pair.b.url, '50');
-  const cached = await read(pair.b.url, '50');
-  expect(cached.headers.get('x-cache')).toBe('HIT');
-  const old = expectNoErrors(cached).donor.city as string;
+  const old = await warmDonor(pair.b.url, '50');
 
   pair.proxy.cut();
   const started = Date.now();
@@ -32,7 +27,7 @@ test('Redis down for all: the write succeeds; after Redis returns no pre-outage 
   console.log(`write with Redis down for all instances answered in ${tookMs} ms`);
   expect(old).not.toBe('DuringOutage');
   // Reads go on from PostgreSQL meanwhile.
-  expect(expectNoErrors(await read(pair.b.url, '50')).donor.city).toBe('DuringOutage');
+  expect(expectNoErrors(await readDonor(pair.b.url, '50')).donor.city).toBe('DuringOutage');
 
   await pair.a.stop();
   pair.proxy.heal();
@@ -42,7 +37,7 @@ test('Redis down for all: the write succeeds; after Redis returns no pre-outage 
   let hits = 0;
   const deadline = Date.now() + 15_000;
   for (let i = 0; i < 2_000 && Date.now() < deadline && hits < 5; i++) {
-    const r = await read(pair.b.url, '50');
+    const r = await readDonor(pair.b.url, '50');
     expect(expectNoErrors(r).donor.city).toBe('DuringOutage');
     if (r.headers.get('x-cache') === 'HIT') hits++;
     else await new Promise((resolve) => setTimeout(resolve, 50));

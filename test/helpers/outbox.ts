@@ -6,6 +6,7 @@ import type { AppOptions } from '../../src/app.js';
 import { startInstance, type Instance } from './app.js';
 import type { TestDatabase } from './database.js';
 import { demoTokens } from './fixtures.js';
+import { expectNoErrors, gql } from './graphql.js';
 import { testRedisUrl, uniqueCachePrefix } from './redis.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
@@ -51,4 +52,15 @@ export function useInstancePair(db: () => TestDatabase, options: InstancePairOpt
     await pair.proxy?.close();
   });
   return pair;
+}
+
+/** A donor's city as one instance serves it (x-cache tells whether from the shared cache). */
+export const readDonor = (url: string, id: string) => gql(url, `{ donor(id: "${id}") { id city } }`);
+
+/** Reads a donor twice so the instance caches it; asserts the second read is a HIT and returns the cached city. */
+export async function warmDonor(url: string, id: string): Promise<string> {
+  await readDonor(url, id);
+  const second = await readDonor(url, id);
+  expect(second.headers.get('x-cache')).toBe('HIT');
+  return expectNoErrors(second).donor.city as string;
 }
