@@ -140,8 +140,10 @@ test('Cache-Control follows the hints: public short maxAge, private when PRIVATE
   expect(pub.headers.get('cache-control')).toBe('max-age=10, public');
   const priv = await gql(instance.url, '{ donor(id: "1") { name email } }', undefined, { token: tokens.staff });
   // Donor 1 (and the dashboard) may have been cached by an earlier test moments ago: the response
-  // may not outlive that entry, whose remaining life rounds down a second once a millisecond passed.
-  expect(priv.headers.get('cache-control')).toMatch(/^max-age=(599|600), private$/);
+  // may not outlive that entry: its remaining life, a few seconds under the hint on a busy machine.
+  const privMaxAge = Number(/^max-age=(\d+), private$/.exec(priv.headers.get('cache-control') ?? '')?.[1]);
+  expect(privMaxAge).toBeGreaterThanOrEqual(570);
+  expect(privMaxAge).toBeLessThanOrEqual(600);
   const dash = await gql(instance.url, '{ dashboardStats { totalDonors } }');
   expect(dash.headers.get('cache-control')).toMatch(/^max-age=[45], public$/);
 });
