@@ -29,13 +29,15 @@ beforeAll(async () => {
   const env = { CACHE_PREFIX: prefix, CACHE_REDIS_URL: cacheServer.url, RATE_LIMIT_PER_MINUTE: '1000' };
   a = await startInstance({ databaseUrl: db().url, redisUrl: state.url, env });
   b = await startInstance({ databaseUrl: db().url, redisUrl: state.url, env });
-  stateClient = new Redis(state.url, { maxRetriesPerRequest: 1 });
-  cacheClient = new Redis(cacheServer.url);
 }, 60_000);
 
-afterAll(async () => {
-  stateClient?.disconnect();
-  cacheClient?.disconnect();
+// Fresh admin clients per test, closed by the test: the servers restart and stop under them.
+beforeEach(() => {
+  stateClient = new Redis(state.url, { maxRetriesPerRequest: 1 });
+  cacheClient = new Redis(cacheServer.url);
+});
+afterEach(async () => {
+  await Promise.allSettled([stateClient.quit(), cacheClient.quit()]);
 });
 
 const cityOn = async (instance: Instance, id: string): Promise<string> => expectNoErrors(await gql(instance.url, DONOR, { id })).donor.city;
