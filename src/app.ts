@@ -109,9 +109,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
 
   const redis: RedisClient | null = config.redisUrl
-    ? createRedisClient({ url: config.redisUrl, cluster: config.redisCluster, name: 'main', logger })
+    ? createRedisClient({ url: config.redisUrl, cluster: config.redisCluster, name: 'main', logger, tlsCa: config.redisTlsCa })
     : null;
   if (redis) metrics.watchRedis(redis, 'main');
+  // Two roles: the cache (volatile, may evict) on CACHE_REDIS_URL when given; sessions, rate
+  // limits and events always on REDIS_URL (durable, never evicts). One URL serves both roles.
+  const cacheRedisUrl = config.cacheRedisUrl ?? config.redisUrl;
+  const cacheRedisCluster = config.cacheRedisUrl ? config.cacheRedisCluster : config.redisCluster;
+  const cacheRedis: RedisClient | null = config.cacheRedisUrl
+    ? createRedisClient({ url: config.cacheRedisUrl, cluster: config.cacheRedisCluster, name: 'cache', logger, tlsCa: config.redisTlsCa })
+    : redis;
+  if (cacheRedis && cacheRedis !== redis) metrics.watchRedis(cacheRedis, 'cache');
   const auth = createAuthService({
     store: redis ? createRedisSessionStore({ redis, prefix: config.cachePrefix }) : createMemorySessionStore(),
     secret: config.jwtSecret,
@@ -133,10 +141,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // The first requests should find the cache connected: a cluster client needs a moment to learn
   // the topology, and a cache read before that fails and opens the cache's breaker for a second.
   // Waited for alongside the pub/sub clients, within the same bound; never fatal.
-  const redisReady = redis
-    ? waitForRedis(redis, 5000).catch((err: Error) => logger.warn({ err: err.message }, 'redis not ready at start; the cache stays off until it is'))
-    : null;
-  const pubsub = await createPubSub({ redisUrl: config.redisUrl, redisCluster: config.redisCluster, prefix: config.cachePrefix, logger });
+  const redisReady = Promise.all(
+    [...new Set([redis, cacheRedis])].map((client) =>
+      client ? waitForRedis(client, 5000).catch((err: Error) => logger.warn({ err: err.message }, 'redis not ready at start; the cache stays off until it is')) : null,
+    ),
+  );
+  const pubsub = await createPubSub({ redisUrl: config.redisUrl, redisCluster: config.redisCluster, redisTlsCa: config.redisTlsCa, prefix: config.cachePrefix, logger });
   await redisReady;
   const live: LiveServices = {
     pubsub: metrics.observeDelivery(pubsub), // subscriptions listen through it: delivery lag metric
@@ -156,8 +166,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     config.cacheMode === 'off'
       ? null
       : createCache({
-          store: redis
-            ? createRedisStore(redis, createKeyspace(config.cachePrefix), { unsafeSkipFence: options.unsafe?.skipFence })
+          store: cacheRedis
+            ? createRedisStore(cacheRedis, createKeyspace(config.cachePrefix), { unsafeSkipFence: options.unsafe?.skipFence })
             : createMemoryStore({ unsafeSkipFence: options.unsafe?.skipFence }),
           logger,
           l1MaxBytes: config.cacheL1Mb * 1024 * 1024,
@@ -199,24 +209,24 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     : null;
   // ---- end of invalidation outbox ----------------------------------------------------------------
   let l1Subscriber: RedisClient | null = null;
-  if (cache && redis && config.cacheL1Mb > 0) {
+  if (cache && cacheRedis && config.cacheL1Mb > 0) {
     // Tell every instance to drop its L1 copies of what was just invalidated (memory hygiene;
     // correctness does not wait for this message: L1 copies are validated on every use).
     const channel = `${config.cachePrefix}cache:invalidated`;
-    l1Subscriber = createRedisClient({ url: config.redisUrl!, cluster: config.redisCluster, name: 'cache-l1', logger, failFast: false });
+    l1Subscriber = createRedisClient({ url: cacheRedisUrl!, cluster: cacheRedisCluster, name: 'cache-l1', logger, failFast: false, tlsCa: config.redisTlsCa });
     metrics.watchRedis(l1Subscriber, 'cache-l1');
     l1Subscriber.on('message', (_channel: string, message: string) => cache.dropLocal(message.split('\n')));
     void l1Subscriber.subscribe(channel).catch((err: Error) => logger.warn({ err: err.message }, 'cache L1 drop channel unavailable'));
-    cache.onInvalidated = (tags) => void redis.publish(channel, tags.join('\n')).catch(() => {});
+    cache.onInvalidated = (tags) => void cacheRedis.publish(channel, tags.join('\n')).catch(() => {});
   }
-  if (cache && redis) {
+  if (cache && cacheRedis) {
     // A restarted or failed-over Redis gets a new run_id: the cache then moves to a new epoch.
-    watchConnection(redis, { down: () => cache.onDisconnect(), up: () => void cache.onReconnect() });
+    watchConnection(cacheRedis, { down: () => cache.onDisconnect(), up: () => void cache.onReconnect() });
     // Already connected (start-up awaited the pub/sub clients meanwhile)? Then 'ready' has passed.
     // Not yet: asking now would only fail and open the cache's circuit breaker for a second.
-    if (redis.status === 'ready') void cache.onReconnect();
+    if (cacheRedis.status === 'ready') void cache.onReconnect();
     // The memory limit and eviction policy, once (eviction is safe; noeviction without a limit grows unbounded).
-    void logEvictionPolicy(redis, logger);
+    void logEvictionPolicy(cacheRedis, logger);
   }
   const responseCache = cache && config.cacheMode === 'full' ? createResponseCache({ cache, beforeStore: options.beforeResponseStore }) : null;
   // First relay round (bounded): applies what is outstanding and takes the lease, so the cache serves from the first request.
@@ -327,6 +337,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       readiness: [
         { name: 'postgres', ping: () => database.ping() },
         ...(redis ? [{ name: 'redis', optional: true, ping: async () => void (await redis.ping()) }] : []),
+        ...(cacheRedis && cacheRedis !== redis ? [{ name: 'cache-redis', optional: true, ping: async () => void (await cacheRedis.ping()) }] : []),
         ...(cache
           ? [
               {
@@ -388,7 +399,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   metrics.sources.cache = cache ? () => ({ stats: cache.stats, health: cache.health() }) : undefined;
   metrics.sources.live = () => ({ ws: ws.stats(), pubsub: pubsub.stats() });
   // Redis INFO at most every few seconds however often /metrics is scraped; the pool as counted.
-  if (redis) metrics.sources.redis = createRedisInfoReader(redis, { maxAgeMs: 5_000 }).read;
+  // The cache's Redis: its memory and evictions are what the cache's health turns on (the same server when one URL is set).
+  if (cacheRedis) metrics.sources.redis = createRedisInfoReader(cacheRedis, { maxAgeMs: 5_000 }).read;
   metrics.sources.pool = database.pool;
 
   let stopping: Promise<void> | undefined;
@@ -427,7 +439,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         await outbox?.stop(); // after the drain: marks what in-flight writes applied, drops the lease
         cache?.close();
         await closeLive(); // after the HTTP drain: in-flight mutations have published
-        await Promise.allSettled([database.close(), relayDatabase !== database ? relayDatabase.close() : null, redis?.quit(), l1Subscriber?.quit()]);
+        await Promise.allSettled([
+          database.close(),
+          relayDatabase !== database ? relayDatabase.close() : null,
+          redis?.quit(),
+          cacheRedis !== redis ? cacheRedis?.quit() : undefined,
+          l1Subscriber?.quit(),
+        ]);
       })();
       return stopping;
     },

@@ -1,5 +1,6 @@
 // Parse the environment once. A bad value fails at start in one line naming the variable.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 export interface Config {
@@ -15,6 +16,15 @@ export interface Config {
   redisUrl: string | undefined;
   /** REDIS_CLUSTER=1 or several nodes in REDIS_URL. */
   redisCluster: boolean;
+  /**
+   * The cache's own Redis (entries, indexes, stamps, the L1-drop channel): volatile, may evict.
+   * Unset = the cache shares redisUrl. redisUrl then keeps sessions, rate limits and events.
+   */
+  cacheRedisUrl: string | undefined;
+  /** CACHE_REDIS_CLUSTER=1 or several nodes in CACHE_REDIS_URL. */
+  cacheRedisCluster: boolean;
+  /** PEM of the CA that signed the Redis servers' certificates (REDIS_TLS_CA_FILE), for rediss:// URLs; unset = Node's default CAs. */
+  redisTlsCa: string | undefined;
   /** Prefix of every Redis key. Default "lifeline:". */
   cachePrefix: string;
   /** HS256 secret for access tokens. Required in production; a random one per process otherwise. */
@@ -69,12 +79,13 @@ const int = (name: string, min: number, max: number) =>
     .min(min, `${name} must be at least ${min}`)
     .max(max, `${name} must be at most ${max}`);
 
-const redisUrlSchema = z
-  .string()
-  .refine(
-    (v) => v.split(',').every((part) => /^rediss?:\/\/[^\s]+$/.test(part.trim())),
-    'REDIS_URL must be redis://host:port or rediss://host:port (comma-separated for a cluster)',
-  );
+const redisUrlSchema = (name: string) =>
+  z
+    .string()
+    .refine(
+      (v) => v.split(',').every((part) => /^rediss?:\/\/[^\s]+$/.test(part.trim()) && URL.canParse(part.trim())),
+      `${name} must be redis://[user:password@]host:port or rediss://… (comma-separated for a cluster)`,
+    );
 
 const envSchema = z.object({
   PORT: int('PORT', 0, 65535).default(4000),
@@ -84,8 +95,11 @@ const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\/\S+$/, 'DATABASE_URL must be a postgres:// or postgresql:// URL')
     .optional(),
   DATA_DIR: z.string().min(1).default('.data/pglite'),
-  REDIS_URL: redisUrlSchema.optional(),
+  REDIS_URL: redisUrlSchema('REDIS_URL').optional(),
   REDIS_CLUSTER: z.enum(['0', '1', 'true', 'false'], { error: () => 'REDIS_CLUSTER must be 0 or 1' }).optional(),
+  CACHE_REDIS_URL: redisUrlSchema('CACHE_REDIS_URL').optional(),
+  CACHE_REDIS_CLUSTER: z.enum(['0', '1', 'true', 'false'], { error: () => 'CACHE_REDIS_CLUSTER must be 0 or 1' }).optional(),
+  REDIS_TLS_CA_FILE: z.string().optional(),
   CACHE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9:_\-.]{1,64}$/, 'CACHE_PREFIX must be 1-64 characters of letters, digits, ":", "_", "-", "."')
@@ -148,7 +162,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const issue = parsed.error.issues[0]!;
     const name = String(issue.path[0] ?? 'environment');
     const message = issue.message.startsWith(name) ? issue.message : `${name}: ${issue.message}`;
-    throw new ConfigError(`Invalid configuration: ${message} (got ${JSON.stringify(env[name])})`);
+    // A Redis URL may carry an ACL password: never echo it into the logs.
+    const got = name.endsWith('REDIS_URL') ? env[name]?.replace(/\/\/([^:@/]*):[^@/]*@/g, '//$1:***@') : env[name];
+    throw new ConfigError(`Invalid configuration: ${message} (got ${JSON.stringify(got)})`);
   }
   const e = parsed.data;
   if (e.NODE_ENV === 'production' && !e.JWT_SECRET) {
@@ -170,6 +186,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.REDIS_CLUSTER && truthy(e.REDIS_CLUSTER) && !e.REDIS_URL) {
     throw new ConfigError('Invalid configuration: REDIS_CLUSTER=1 needs REDIS_URL');
   }
+  if (e.CACHE_REDIS_URL && !e.REDIS_URL) {
+    // Sessions, rate limits and events would stay in one process while the cache is shared.
+    throw new ConfigError('Invalid configuration: CACHE_REDIS_URL needs REDIS_URL (sessions, rate limits and events live there)');
+  }
+  if (e.CACHE_REDIS_CLUSTER && truthy(e.CACHE_REDIS_CLUSTER) && !e.CACHE_REDIS_URL) {
+    throw new ConfigError('Invalid configuration: CACHE_REDIS_CLUSTER=1 needs CACHE_REDIS_URL');
+  }
+  const cacheRedisCluster = truthy(e.CACHE_REDIS_CLUSTER) || (e.CACHE_REDIS_URL?.split(',').length ?? 0) > 1;
+  let redisTlsCa: string | undefined;
+  if (e.REDIS_TLS_CA_FILE) {
+    try {
+      redisTlsCa = readFileSync(e.REDIS_TLS_CA_FILE, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`Invalid configuration: REDIS_TLS_CA_FILE cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}: ${e.REDIS_TLS_CA_FILE})`);
+    }
+    if (!redisTlsCa.includes('-----BEGIN CERTIFICATE-----')) {
+      throw new ConfigError(`Invalid configuration: REDIS_TLS_CA_FILE must be a PEM certificate file (got ${JSON.stringify(e.REDIS_TLS_CA_FILE)})`);
+    }
+  }
   const generated = !e.JWT_SECRET;
   return {
     port: e.PORT,
@@ -178,6 +213,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.DATA_DIR,
     redisUrl: e.REDIS_URL,
     redisCluster,
+    cacheRedisUrl: e.CACHE_REDIS_URL,
+    cacheRedisCluster,
+    redisTlsCa,
     cachePrefix: e.CACHE_PREFIX,
     jwtSecret: e.JWT_SECRET ?? randomSecret(),
     jwtSecretGenerated: generated,

@@ -12,6 +12,8 @@ export interface PubSubConfig extends RetentionOptions {
   /** REDIS_URL; unset selects the in-process engine. */
   redisUrl: string | undefined;
   redisCluster: boolean;
+  /** REDIS_TLS_CA_FILE's PEM, for rediss:// URLs. */
+  redisTlsCa?: string;
   /** CACHE_PREFIX: instances sharing it share events. */
   prefix: string;
   logger: Logger;
@@ -23,9 +25,9 @@ export async function createPubSub(config: PubSubConfig): Promise<PubSub> {
   const { redisUrl, logger } = config;
   if (!redisUrl) return createMemoryPubSub({ logger, maxEvents: config.maxEvents, maxAgeMs: config.maxAgeMs });
 
-  const publishClient = createRedisClient({ url: redisUrl, cluster: config.redisCluster, name: 'publisher', logger });
+  const publishClient = createRedisClient({ url: redisUrl, cluster: config.redisCluster, name: 'publisher', logger, tlsCa: config.redisTlsCa });
   // Not fail-fast: while Redis is away its SUBSCRIBE waits and is replayed on reconnection.
-  const subscribeClient = createRedisClient({ url: redisUrl, cluster: config.redisCluster, name: 'subscriber', logger, failFast: false });
+  const subscribeClient = createRedisClient({ url: redisUrl, cluster: config.redisCluster, name: 'subscriber', logger, failFast: false, tlsCa: config.redisTlsCa });
   const engine = createRedisPubSub({
     publishClient,
     subscribeClient,

@@ -16,6 +16,23 @@ export interface RedisClientOptions {
   failFast?: boolean;
   /** Per-command timeout in ms. Default 500: a hung Redis must cost a request little. */
   commandTimeoutMs?: number;
+  /** PEM of the CA that signed the servers' certificates (REDIS_TLS_CA_FILE); used with rediss:// only. */
+  tlsCa?: string;
+}
+
+/**
+ * What a node list's connections authenticate and encrypt with. Every node of a cluster is reached
+ * with the first URL's ACL user, password and TLS setting: a cluster has one ACL and one TLS
+ * setup, and nodes learned from CLUSTER SLOTS come without credentials of their own.
+ */
+export function connectionSettings(url: string, tlsCa?: string): Pick<RedisOptions, 'username' | 'password' | 'tls'> {
+  const first = new URL(url.split(',')[0]!.trim());
+  const secure = first.protocol === 'rediss:';
+  return {
+    username: first.username ? decodeURIComponent(first.username) : undefined,
+    password: first.password ? decodeURIComponent(first.password) : undefined,
+    ...(secure ? { tls: tlsCa ? { ca: tlsCa } : {} } : {}),
+  };
 }
 
 export function createRedisClient(options: RedisClientOptions): RedisClient {
@@ -41,15 +58,12 @@ export function createRedisClient(options: RedisClientOptions): RedisClient {
             return { host: parsed.hostname, port: Number(parsed.port || 6379) };
           }),
           {
-            redisOptions: {
-              ...common,
-              ...(nodes[0]!.startsWith('rediss://') ? { tls: {} } : {}),
-              password: new URL(nodes[0]!).password || undefined,
-            },
+            // Applied to every node connection, the seeds and those discovered later alike.
+            redisOptions: { ...common, ...connectionSettings(url, options.tlsCa) },
             enableOfflineQueue: !failFast,
           },
         )
-      : new Redis(url, common);
+      : new Redis(url, { ...common, ...connectionSettings(url, options.tlsCa) });
   let lastError = '';
   client.on('error', (err: Error) => {
     // ioredis emits the same error on every retry; log each distinct one once.

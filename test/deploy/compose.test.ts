@@ -180,7 +180,7 @@ test('every long-running service has a health check (api: /ready); the one-shot 
   for (const name of apiNames) {
     const api = compose().services[name]!;
     expect(healthTest(api)).toContain('/ready');
-    expect(dependsOn(api)).toMatchObject({ migrate: 'service_completed_successfully', postgres: 'service_healthy', redis: 'service_healthy' });
+    expect(dependsOn(api)).toMatchObject({ migrate: 'service_completed_successfully', postgres: 'service_healthy', redis: 'service_healthy', 'redis-cache': 'service_healthy' });
   }
   const migrate = compose().services.migrate!;
   expect(migrate.restart).toBe('no');
@@ -196,7 +196,7 @@ test('every long-running service has a health check (api: /ready); the one-shot 
 
 test('api instances share PostgreSQL, Redis, CACHE_PREFIX and JWT_SECRET, trust one proxy, and their environment passes loadConfig', () => {
   const envs = apiNames.map((name) => compose().services[name]!.environment ?? {});
-  for (const key of ['DATABASE_URL', 'REDIS_URL', 'CACHE_PREFIX', 'JWT_SECRET', 'NODE_ENV', 'TRUST_PROXY']) {
+  for (const key of ['DATABASE_URL', 'REDIS_URL', 'CACHE_REDIS_URL', 'CACHE_PREFIX', 'JWT_SECRET', 'NODE_ENV', 'TRUST_PROXY']) {
     const values = new Set(envs.map((e) => e[key]));
     expect({ key, values: [...values] }).toEqual({ key, values: [envs[0]![key]] });
   }
@@ -205,6 +205,7 @@ test('api instances share PostgreSQL, Redis, CACHE_PREFIX and JWT_SECRET, trust 
   expect(new URL(env.REDIS_URL!).hostname).toBe('redis');
   expect(compose().services.postgres).toBeDefined();
   expect(compose().services.redis).toBeDefined();
+  expect(new URL(env.CACHE_REDIS_URL!).hostname).toBe('redis-cache');
   expect(env.JWT_SECRET!.length).toBeGreaterThanOrEqual(32);
   expect(env.NODE_ENV).toBe('production');
   // nginx appends the client's address to X-Forwarded-For: the API must trust exactly that one entry.
@@ -219,6 +220,34 @@ test('api instances share PostgreSQL, Redis, CACHE_PREFIX and JWT_SECRET, trust 
       secretGiven: true,
     });
   }
+});
+
+/** A redis-server command line as { directive: value } (later occurrences win, as in redis-server). */
+const redisDirectives = (s: Service): Record<string, string> => {
+  const words = Array.isArray(s.command) ? s.command : (s.command ?? '').split(/\s+/);
+  expect(words[0]).toBe('redis-server');
+  const out: Record<string, string> = {};
+  for (let i = 1; i < words.length; i += 2) out[words[i]!.replace(/^--/, '')] = words[i + 1] ?? '';
+  return out;
+};
+
+test('two Redis roles: state (sessions, limits, events) on AOF that never evicts; cache bounded, LRU, not persisted', () => {
+  const env = compose().services[apiNames[0]!]!.environment ?? {};
+  const config = loadConfig(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v ?? undefined])));
+  expect({ state: new URL(config.redisUrl!).hostname, cache: new URL(config.cacheRedisUrl!).hostname }).toEqual({ state: 'redis', cache: 'redis-cache' });
+
+  const state = compose().services.redis!;
+  expect(redisDirectives(state)).toMatchObject({ appendonly: 'yes', 'maxmemory-policy': 'noeviction' });
+  expect(redisDirectives(state).maxmemory ?? '0').toBe('0');
+  // The AOF lives on a named volume at the image's working directory, so it outlives the container.
+  expect(bindMounts(state).map((m) => m.target)).toContain('/data');
+
+  const cache = compose().services['redis-cache']!;
+  const c = redisDirectives(cache);
+  expect(c).toMatchObject({ appendonly: 'no', save: '', 'maxmemory-policy': 'allkeys-lru' });
+  expect(c.maxmemory).toMatch(/^[1-9]\d*(kb|mb|gb)?$/i);
+  expect(cache.volumes ?? []).toEqual([]);
+  expect(healthTest(cache)).toContain('ping');
 });
 
 test('exactly one api instance seeds the demo data, and the others start after it is healthy', () => {

@@ -65,7 +65,10 @@ export interface PrivateRedis {
   resume(): void;
   /** SIGKILL, awaiting exit (a crashed server: connections reset). */
   kill(): Promise<void>;
-  /** Starts a fresh (empty) server on the same port; kills the old one first if needed. */
+  /**
+   * Starts the server again on the same port, killing the old one first if needed (SIGKILL: a
+   * crash). Empty afterwards, unless started with `appendonly`: then it reloads its AOF.
+   */
   restart(): Promise<void>;
   /** Shuts it down for good and removes its files. Idempotent. */
   stop(): Promise<void>;
@@ -88,7 +91,12 @@ export async function stopAllPrivateRedis(): Promise<void> {
 }
 
 export interface PrivateRedisOptions {
-  /** More redis-server arguments, e.g. ['--maxmemory', '4mb', '--maxmemory-policy', 'allkeys-lru']. */
+  /**
+   * Persist every write to an append-only file in the server's own directory (fsync always, so
+   * an acknowledged write survives SIGKILL), as the state Redis runs in production.
+   */
+  appendonly?: boolean;
+  /** Further redis-server arguments, e.g. ['--maxmemory', '64mb', '--maxmemory-policy', 'allkeys-lru']. */
   args?: string[];
 }
 
@@ -105,7 +113,9 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
 
   const launch = async (fixedPort?: number) => {
     port = fixedPort ?? (await freePort());
-    const c = spawnLogged(binary, [...redisArgs(port, dir), ...(options.args ?? [])], { logFile, cwd: dir, deathSignal: 'KILL' });
+    // Later arguments win: these override redisArgs' `--appendonly no`.
+    const extra = [...(options.appendonly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : []), ...(options.args ?? [])];
+    const c = spawnLogged(binary, [...redisArgs(port, dir), ...extra], { logFile, cwd: dir, deathSignal: 'KILL' });
     child = c;
     liveChildren.add(c);
     void exited(c).then(() => liveChildren.delete(c));
