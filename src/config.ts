@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { CDN_TAG_MODES, type CdnTagMode } from './cache/cdn-tags.js';
 
 export interface Config {
   /** HTTP/WS port. Default 4000. */
@@ -57,8 +58,8 @@ export interface Config {
   cacheL1Mb: number;
   /** Longest one cache call may take before the request goes on from PostgreSQL, in ms. Default 250. */
   cacheTimeoutMs: number;
-  /** Cache-Tag / Surrogate-Key headers on cacheable PUBLIC responses, for a CDN's purge by tag. Default on. */
-  cdnTags: boolean;
+  /** The one purge-tag header (Cache-Tag or Surrogate-Key) cacheable PUBLIC responses carry for the CDN in front; 'off' (default) sends none. */
+  cdnTags: CdnTagMode;
   /**
    * Browser origins allowed to call /graphql and open the WebSocket (http/cors.ts): exact origins,
    * `http://localhost:*` (any port of that host), or `*` (any origin). Same-origin pages always work.
@@ -127,7 +128,7 @@ const envSchema = z.object({
   CACHE_MODE: z.enum(['off', 'entity', 'full'], { error: () => 'CACHE_MODE must be off, entity or full' }).default('full'),
   CACHE_L1_MB: int('CACHE_L1_MB', 0, 16_384).default(64),
   CACHE_TIMEOUT_MS: int('CACHE_TIMEOUT_MS', 10, 10_000).default(250),
-  CDN_TAGS: z.enum(['0', '1', 'true', 'false'], { error: () => 'CDN_TAGS must be 0 or 1' }).optional(),
+  CDN_TAGS: z.enum(CDN_TAG_MODES, { error: () => `CDN_TAGS must be one of ${CDN_TAG_MODES.join(', ')}` }).optional(),
   CORS_ORIGINS: z.string().optional(),
   INCLUDE_STACKTRACE: z.enum(['0', '1', 'true', 'false'], { error: () => 'INCLUDE_STACKTRACE must be 0 or 1' }).optional(),
 });
@@ -233,7 +234,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cacheMode: e.CACHE_MODE,
     cacheL1Mb: e.CACHE_L1_MB,
     cacheTimeoutMs: e.CACHE_TIMEOUT_MS,
-    cdnTags: e.CDN_TAGS === undefined || truthy(e.CDN_TAGS),
+    cdnTags: e.CDN_TAGS ?? 'off',
     corsOrigins: e.CORS_ORIGINS !== undefined ? parseCorsOrigins(e.CORS_ORIGINS) : e.NODE_ENV === 'production' ? [] : DEVELOPMENT_CORS_ORIGINS,
     includeStacktrace: truthy(e.INCLUDE_STACKTRACE),
   };

@@ -13,7 +13,7 @@ export interface CachedResponse {
   scope: 'PUBLIC' | 'PRIVATE';
   /** When it was computed (ms), for Age and the remaining max-age. */
   storedAt: number;
-  /** PUBLIC only: its tags for a CDN (http/cdn-tags.ts); null when they do not fit. */
+  /** PUBLIC only: its tags for a CDN (cache/cdn-tags.ts); null when they do not fit. */
   cdnTags?: string | null;
 }
 

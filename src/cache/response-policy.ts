@@ -5,7 +5,7 @@
 // what the cache actually did: only an entry that was stored is advertised as cacheable, and
 // never for longer than the entries it was built from had left (CacheScope.expiresAt).
 import { createHash } from 'node:crypto';
-import { cdnHeaders, cdnTagHeader } from '../http/cdn-tags.js';
+import { cdnHeaders, cdnTagHeader, type CdnTagMode } from './cdn-tags.js';
 import type { CacheScope } from './cache.js';
 import type { CachedResponse, Lookup, ResponseCache } from './response-cache.js';
 
@@ -65,7 +65,7 @@ export interface ResponsePolicyOptions {
   /** null when the full-response cache is off: every answer is `not-stored; off`. */
   responseCache: ResponseCache | null;
   /** Cache-Tag / Surrogate-Key on stored PUBLIC responses. */
-  cdnTags: boolean;
+  cdnTags: CdnTagMode;
   /** The cache's clock (ms). */
   now: () => number;
 }
@@ -78,7 +78,7 @@ export function createResponsePolicy(options: ResponsePolicyOptions) {
 
   /** A PUBLIC response no CDN purge could reach (its tags do not fit a header) is not for shared caches. */
   const cacheControlOf = (entry: CachedResponse, maxAge: number) =>
-    `max-age=${maxAge}, ${entry.scope.toLowerCase()}${cdnTags && entry.scope === 'PUBLIC' && !entry.cdnTags ? ', s-maxage=0' : ''}`;
+    `max-age=${maxAge}, ${entry.scope.toLowerCase()}${cdnTags !== 'off' && entry.scope === 'PUBLIC' && !entry.cdnTags ? ', s-maxage=0' : ''}`;
 
   /** A strong validator of one stored representation (its media type and bytes). */
   const etagOf = (entry: CachedResponse) => {
@@ -120,7 +120,7 @@ export function createResponsePolicy(options: ResponsePolicyOptions) {
       if (maxAge <= 0) return 'sources-expiring';
       // An entry without tags could never be invalidated (e.g. a by-id miss that returned null).
       if (o.policy.scope === 'PUBLIC' && !scope.tags.size) return 'uncacheable';
-      const cdnTagList = o.policy.scope === 'PUBLIC' && cdnTags ? cdnTagHeader(scope.tags) : null;
+      const cdnTagList = o.policy.scope === 'PUBLIC' && cdnTags !== 'off' ? cdnTagHeader(scope.tags) : null;
       return { body: executed.body, contentType: executed.contentType, maxAge, scope: o.policy.scope, storedAt: now(), cdnTags: cdnTagList };
     },
 
@@ -146,7 +146,7 @@ export function createResponsePolicy(options: ResponsePolicyOptions) {
 
     /** Headers that never change for one stored entry (built once per entry by the transport). */
     fixedHeaders(entry: CachedResponse): Record<string, string> {
-      return { vary: varyOf(entry.scope), ...(entry.scope === 'PUBLIC' && cdnTags ? cdnHeaders(entry.cdnTags ?? null) : {}) };
+      return { vary: varyOf(entry.scope), ...(entry.scope === 'PUBLIC' ? cdnHeaders(entry.cdnTags ?? null, cdnTags) : {}) };
     },
 
     /**

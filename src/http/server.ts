@@ -11,6 +11,7 @@ import { GraphQLError, Kind, parse, type OperationDefinitionNode } from 'graphql
 import type { RateLimitVerdict } from '../auth/rate-limit.js';
 import type { Viewer } from '../auth/types.js';
 import type { CacheScope } from '../cache/cache.js';
+import type { CdnTagMode } from '../cache/cdn-tags.js';
 import { requestHash, sha256, type CachedResponse, type Lookup, type ResponseCache } from '../cache/response-cache.js';
 import { createResponsePolicy, type CacheOutcome, type ExecutedResponse, type NotStoredReason } from '../cache/response-policy.js';
 import type { GraphQLContext } from '../graphql/context.js';
@@ -41,8 +42,8 @@ export interface HttpHandlerOptions {
   requestTimeoutMs?: number;
   /** null when the full-response cache is off. */
   responseCache: ResponseCache | null;
-  /** Cache-Tag / Surrogate-Key on cacheable PUBLIC responses (http/cdn-tags.ts). Default true. */
-  cdnTags?: boolean;
+  /** The one purge-tag header on cacheable PUBLIC responses, for the CDN in front (cache/cdn-tags.ts). Default 'off'. */
+  cdnTags?: CdnTagMode;
   readiness: DependencyCheck[];
   /** The dashboard page's static files (issue 8), answering /dashboard and /dashboard/*; unset = 404. */
   dashboard?: StaticSiteHandler;
@@ -129,7 +130,7 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
   const { apollo, logger, responseCache } = options;
   const now = options.now ?? Date.now;
   // What is stored and what the caching headers say are the cache layer's decisions.
-  const policy = createResponsePolicy({ responseCache, cdnTags: options.cdnTags ?? true, now });
+  const policy = createResponsePolicy({ responseCache, cdnTags: options.cdnTags ?? 'off', now });
 
   /** The headers with their Vary added to one an earlier hook (CORS: Origin) already set, instead of replacing it. */
   const withVary = <H extends Record<string, string | number>>(res: ServerResponse, headers: H): H => {

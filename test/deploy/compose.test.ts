@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config.js';
-import { MAX_CDN_TAG_BYTES } from '../../src/http/cdn-tags.js';
+import { MAX_CDN_TAG_BYTES } from '../../src/cache/cdn-tags.js';
 import { all, freePort, nginxBinary, one, parseNginxConf, runnableConf, seconds, size, type Directive } from './nginx-conf.js';
 
 const ROOT = realpathSync(path.resolve(__dirname, '..', '..'));

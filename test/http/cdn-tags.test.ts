@@ -1,7 +1,7 @@
 // CDN purge tags (issue 7): cacheable PUBLIC responses name their entity and list tags in
 // Cache-Tag and Surrogate-Key, on the MISS and on every HIT, bounded in size; the tags a
 // mutation invalidates (published on the invalidation channel) name the responses it changed.
-import { cdnTagHeader, MAX_CDN_TAG_BYTES } from '../../src/http/cdn-tags.js';
+import { cdnTagHeader, MAX_CDN_TAG_BYTES } from '../../src/cache/cdn-tags.js';
 import { hospitalCache } from '../../src/modules/hospital/cache.js';
 import { availabilityList, inventoryItemCache } from '../../src/modules/inventory/cache.js';
 import { startInstance, type Instance } from '../helpers/app.js';
@@ -16,7 +16,7 @@ let prefix: string;
 
 beforeAll(async () => {
   prefix = uniqueCachePrefix();
-  const env = { CACHE_PREFIX: prefix, CACHE_MODE: 'full' };
+  const env = { CACHE_PREFIX: prefix, CACHE_MODE: 'full', CDN_TAGS: 'cache-tag' };
   a = await startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl(), env });
   b = await startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl(), env });
 });
@@ -35,13 +35,21 @@ test('a PUBLIC response carries its tags on the MISS and on a HIT from another i
     expect(tags).toContain(hospitalCache.key(Number(row.hospital.id)));
     expect(tags).toContain(inventoryItemCache.key([Number(row.hospital.id), 'O_NEG']));
   }
-  expect(miss.headers.get('surrogate-key')).toBe(tags.join(' '));
+  // Only the header the configured CDN reads.
+  expect(miss.headers.get('surrogate-key')).toBeNull();
   expect(miss.headers.get('cache-control')).toMatch(/^max-age=\d+, public$/);
 
   const hit = await gql(b.url, AVAILABILITY);
   expect(hit.headers.get('x-cache')).toBe('HIT');
   expect(hit.headers.get('cache-tag')).toBe(miss.headers.get('cache-tag'));
-  expect(hit.headers.get('surrogate-key')).toBe(miss.headers.get('surrogate-key'));
+  expect(hit.headers.get('surrogate-key')).toBeNull();
+
+  // A Fastly deployment on the same cache: the same tags, space-separated, in Surrogate-Key only.
+  const fastly = await startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl(), env: { CACHE_PREFIX: prefix, CACHE_MODE: 'full', CDN_TAGS: 'surrogate-key' } });
+  const viaFastly = await gql(fastly.url, AVAILABILITY);
+  expect(viaFastly.headers.get('x-cache')).toBe('HIT');
+  expect(viaFastly.headers.get('surrogate-key')).toBe(tags.join(' '));
+  expect(viaFastly.headers.get('cache-tag')).toBeNull();
 });
 
 test('the tags a mutation invalidates, as published to a purger, name the cached response', async () => {
@@ -102,8 +110,8 @@ test('cdnTagHeader: sorted, deduplicated; null past the bound or when any tag ca
   expect(cdnTagHeader(many.slice(0, 10))!.length).toBeLessThanOrEqual(MAX_CDN_TAG_BYTES);
 });
 
-test('CDN_TAGS=0 sends no tag headers and leaves Cache-Control alone', async () => {
-  const off = await startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl(), env: { CACHE_PREFIX: uniqueCachePrefix(), CDN_TAGS: '0' } });
+test('by default (CDN_TAGS=off) no tag header is sent and Cache-Control is left alone', async () => {
+  const off = await startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl(), env: { CACHE_PREFIX: uniqueCachePrefix() } });
   const res = await gql(off.url, '{ donors(first: 100) { nodes { id name donations(first: 5) { nodes { id hospital { name } } } } } }');
   expectNoErrors(res);
   expect(res.headers.get('cache-tag')).toBeNull();

@@ -21,7 +21,8 @@ let a: Instance;
 let b: Instance;
 
 beforeAll(async () => {
-  const env = { CACHE_PREFIX: uniqueCachePrefix(), CACHE_MODE: 'full' };
+  // Purge tags on: a response the cache refused must not carry them.
+  const env = { CACHE_PREFIX: uniqueCachePrefix(), CACHE_MODE: 'full', CDN_TAGS: 'cache-tag' };
   a = await startInstance({
     databaseUrl: db().url,
     redisUrl: testRedisUrl(),
@@ -76,7 +77,7 @@ test.each(['POST', 'GET'] as const)('%s: a response whose write-back a racing mu
 
 test('with the cache store down, answers come from PostgreSQL and say they were not stored', async () => {
   const redis = await startPrivateRedis();
-  const solo = await startInstance({ databaseUrl: db().url, redisUrl: redis.url, env: { CACHE_PREFIX: uniqueCachePrefix(), CACHE_MODE: 'full', CACHE_TIMEOUT_MS: '300' } });
+  const solo = await startInstance({ databaseUrl: db().url, redisUrl: redis.url, env: { CACHE_PREFIX: uniqueCachePrefix(), CACHE_MODE: 'full', CACHE_TIMEOUT_MS: '300', CDN_TAGS: 'cache-tag' } });
   const q = '{ hospitals { id name } }';
   expect((await gql(solo.url, q)).headers.get('cache-status')).toMatch(/; stored; /);
   await redis.kill();

@@ -22,8 +22,17 @@ export function cdnTagHeader(tags: Iterable<string>, maxBytes = MAX_CDN_TAG_BYTE
   return header.length <= maxBytes ? header : null;
 }
 
+/**
+ * Which purge-tag header a CDN in front reads: Cloudflare and Akamai read `Cache-Tag`
+ * (comma-separated), Fastly `Surrogate-Key` (space-separated). Only that one is sent: the tags of
+ * a nested response run to kilobytes, and a client or a CDN that reads neither pays for them on
+ * every hit. 'off' (the default) sends none, for deployments with no CDN.
+ */
+export type CdnTagMode = 'off' | 'cache-tag' | 'surrogate-key';
+export const CDN_TAG_MODES: readonly CdnTagMode[] = ['off', 'cache-tag', 'surrogate-key'];
+
 /** The response headers for a PUBLIC cacheable response with these tags (see cdnTagHeader). */
-export function cdnHeaders(tagHeader: string | null): Record<string, string> {
-  if (!tagHeader) return {};
-  return { 'cache-tag': tagHeader, 'surrogate-key': tagHeader.replaceAll(',', ' ') };
+export function cdnHeaders(tagHeader: string | null, mode: CdnTagMode): Record<string, string> {
+  if (!tagHeader || mode === 'off') return {};
+  return mode === 'cache-tag' ? { 'cache-tag': tagHeader } : { 'surrogate-key': tagHeader.replaceAll(',', ' ') };
 }
