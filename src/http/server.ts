@@ -123,6 +123,32 @@ function isQueryOperation(op: Operation): boolean {
   }
 }
 
+/** The request errors (no execution: the result has no `data`) a GraphQL result carries with status 200 under application/json. */
+const WELL_FORMED_REQUEST_ERRORS = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT']);
+
+/**
+ * The status an executed answer goes out with. GraphQL over HTTP says a client that accepts only
+ * application/json SHOULD get 200 for a document that does not parse or validate and for variables
+ * that do not coerce: such a client may not understand a 4xx as carrying a GraphQL result (the
+ * application/graphql-response+json format does, and keeps Apollo's 400). Only a result that never
+ * executed and whose every error is one of those kinds changes; the caching decisions still see
+ * Apollo's own status, so such an answer is no more storable than before.
+ */
+function wireStatus(executed: Pick<ExecutedResponse, 'status' | 'contentType' | 'body'>): number {
+  if (executed.status !== 400 || !/^application\/json\b/i.test(executed.contentType)) return executed.status;
+  let result: unknown;
+  try {
+    result = JSON.parse(executed.body);
+  } catch {
+    return executed.status;
+  }
+  if (!result || typeof result !== 'object' || 'data' in result) return executed.status;
+  const errors = (result as { errors?: unknown }).errors;
+  if (!Array.isArray(errors) || errors.length === 0) return executed.status;
+  const allRequestErrors = errors.every((e: { extensions?: { code?: unknown } } | null) => WELL_FORMED_REQUEST_ERRORS.has(String(e?.extensions?.code)));
+  return allRequestErrors ? 200 : executed.status;
+}
+
 const responseFormat = (req: IncomingMessage) =>
   /application\/graphql-response\+json/.test(req.headers.accept ?? '') ? 'application/graphql-response+json' : 'application/json';
 
@@ -192,7 +218,7 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     noteResponse(res, executed.outcome, executed.body); // request log and metrics (issue 7)
     if (executed.status === 200 && notModified(req, res, caching)) return;
     res.setHeader('content-length', Buffer.byteLength(executed.body));
-    res.statusCode = executed.status;
+    res.statusCode = wireStatus(executed);
     res.end(executed.body);
   };
 
@@ -298,7 +324,12 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     noteOperation(res, requested);
     // Before the cache too: a hit must not answer a request Apollo would refuse (a mismatched APQ hash).
     const refusal = requested && !remembered ? options.checkSource?.(requested) : null;
-    if (refusal) return graphqlError(res, 400, refusal.message, String(refusal.extensions.code), refusal.extensions);
+    if (refusal) {
+      // The depth limit decided before parsing is a validation failure like Apollo's own: the same status rule (wireStatus).
+      const code = String(refusal.extensions.code);
+      const status = format === 'application/json' && WELL_FORMED_REQUEST_ERRORS.has(code) ? 200 : 400;
+      return graphqlError(res, status, refusal.message, code, refusal.extensions);
+    }
     const operation = responseCache && requested && !(viewer instanceof GraphQLError) ? requested : null;
     if (!operation || viewer instanceof GraphQLError) {
       const limited = await refused();
