@@ -191,12 +191,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         relayDatabase,
         keyspace: config.cachePrefix,
         apply: (tags) => cache.tryInvalidate(tags),
+        // The cache's Redis: it is the one whose invalidations the lease vouches for.
         probe: async () => {
-          if (!redis) return;
+          if (!cacheRedis) return;
           let timer: NodeJS.Timeout | undefined;
           try {
             await Promise.race([
-              redis.ping(),
+              cacheRedis.ping(),
               new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('redis did not answer PING')), config.cacheTimeoutMs))),
             ]);
           } finally {
