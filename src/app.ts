@@ -9,7 +9,8 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { GraphQLError } from 'graphql';
 import { createApolloRedisStore, PERSISTED_QUERY_TTL_SECONDS } from './cache/apollo-kv.js';
 import { createCache, type Cache } from './cache/cache.js';
-import { createKeyspace } from './cache/keys.js';
+import { createKeyspace, isPrivateResponseKey } from './cache/keys.js';
+import { createSealer } from './cache/seal.js';
 import { createMemoryStore } from './cache/memory-store.js';
 import { createRedisStore, logEvictionPolicy } from './cache/redis-store.js';
 import { createResponseCache } from './cache/response-cache.js';
@@ -177,6 +178,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           observer: metrics.cache,
           // Serve from the shared cache only while holding a serving lease (outbox.ts).
           canServe: () => outbox?.canServe() ?? false,
+          // Private responses are encrypted at rest in Redis (docs/privacy.md).
+          sealer: createSealer(config.cacheEncryptionKey, isPrivateResponseKey),
         });
   // ---- invalidation outbox, relay and serving lease -------------------------------------------
   // The relay polls on a small pool of its own: its statements are not the requests' (the SQL

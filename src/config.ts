@@ -1,5 +1,6 @@
 // Parse the environment once. A bad value fails at start in one line naming the variable.
 import { randomBytes } from 'node:crypto';
+import { deriveCacheKeyFromSecret } from './cache/seal.js';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { CDN_TAG_MODES, type CdnTagMode } from './cache/cdn-tags.js';
@@ -32,6 +33,10 @@ export interface Config {
   jwtSecret: string;
   /** True when JWT_SECRET was not given (tokens then die with the process). */
   jwtSecretGenerated: boolean;
+  /** AES-256 key (32 bytes) private cache entries are encrypted with in Redis; from CACHE_ENCRYPTION_KEY, else derived from jwtSecret. */
+  cacheEncryptionKey: Buffer;
+  /** True when CACHE_ENCRYPTION_KEY was not given (the key is derived from JWT_SECRET by HKDF). */
+  cacheEncryptionKeyDerived: boolean;
   /** Access token lifetime in seconds. Default 900. */
   accessTokenTtlSeconds: number;
   /** Refresh token lifetime in seconds. Default 30 days. */
@@ -106,6 +111,8 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9:_\-.]{1,64}$/, 'CACHE_PREFIX must be 1-64 characters of letters, digits, ":", "_", "-", "."')
     .default('lifeline:'),
   JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
+  // Checked by parseEncryptionKey (never echoed: it is a secret).
+  CACHE_ENCRYPTION_KEY: z.string().optional(),
   ACCESS_TOKEN_TTL_SECONDS: int('ACCESS_TOKEN_TTL_SECONDS', 10, 86_400).default(900),
   REFRESH_TOKEN_TTL_SECONDS: int('REFRESH_TOKEN_TTL_SECONDS', 60, 90 * 86_400).default(30 * 86_400),
   NODE_ENV: z
@@ -207,6 +214,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
   const generated = !e.JWT_SECRET;
+  const jwtSecret = e.JWT_SECRET ?? randomSecret();
+  const cacheEncryptionKey = e.CACHE_ENCRYPTION_KEY !== undefined ? parseEncryptionKey(e.CACHE_ENCRYPTION_KEY) : deriveCacheKeyFromSecret(jwtSecret);
   return {
     port: e.PORT,
     host: e.HOST,
@@ -218,8 +227,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cacheRedisCluster,
     redisTlsCa,
     cachePrefix: e.CACHE_PREFIX,
-    jwtSecret: e.JWT_SECRET ?? randomSecret(),
+    jwtSecret,
     jwtSecretGenerated: generated,
+    cacheEncryptionKey,
+    cacheEncryptionKeyDerived: e.CACHE_ENCRYPTION_KEY === undefined,
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
     nodeEnv: e.NODE_ENV,
@@ -238,6 +249,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: e.CORS_ORIGINS !== undefined ? parseCorsOrigins(e.CORS_ORIGINS) : e.NODE_ENV === 'production' ? [] : DEVELOPMENT_CORS_ORIGINS,
     includeStacktrace: truthy(e.INCLUDE_STACKTRACE),
   };
+}
+
+/** 32 bytes as 64 hex digits or as base64 (standard or URL-safe, padding optional); the value itself is never echoed. */
+function parseEncryptionKey(value: string): Buffer {
+  const v = value.trim();
+  let key: Buffer | null = null;
+  if (/^[0-9a-fA-F]{64}$/.test(v)) key = Buffer.from(v, 'hex');
+  else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(v)) key = Buffer.from(v.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  if (!key || key.length !== 32) {
+    throw new ConfigError(
+      `Invalid configuration: CACHE_ENCRYPTION_KEY must be 32 bytes as 64 hex digits or base64, e.g. from \`openssl rand -base64 32\` (got ${key ? `${key.length} bytes` : 'neither hex nor base64'})`,
+    );
+  }
+  return key;
 }
 
 function randomSecret(): string {

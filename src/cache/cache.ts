@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../observability/logger.js';
 import { decodeEntry, deserialize, encodeEntry, newStamp, serialize } from './codec.js';
+import type { Sealer } from './seal.js';
 import type { CacheStore, ReadResult } from './store.js';
 
 export interface CacheOptions {
@@ -32,6 +33,12 @@ export interface CacheOptions {
    * every read, so it must be cheap and synchronous. Unset = always.
    */
   canServe?: () => boolean;
+  /**
+   * Encrypts the payload of the entries it applies to (private responses) before they reach the
+   * store, and opens them on the way back; one that does not open reads as a miss. L1 keeps the
+   * opened value. Unset = every entry stored as is.
+   */
+  sealer?: Sealer;
 }
 
 /** Observability hooks, called where things happen (issue 7); synchronous and must not throw. */
@@ -159,7 +166,7 @@ interface PendingRead {
 }
 
 export function createCache(options: CacheOptions): Cache {
-  const { store, logger } = options;
+  const { store, logger, sealer } = options;
   const timeoutMs = options.timeoutMs ?? 250;
   const clock = options.now ?? Date.now;
   const breakerCooldownMs = options.breakerCooldownMs ?? 1_000;
@@ -387,16 +394,18 @@ export function createCache(options: CacheOptions): Cache {
       });
       fromL2.forEach((key, i) => {
         const entry = decodeEntry(result.values[i]);
-        if (!entry) {
+        // A sealed entry that does not open (another key's bytes, an older epoch's, tampered) is a miss.
+        const payload = entry && sealer?.applies(key) ? sealer.open(scope.epoch, key, entry.payload) : entry?.payload;
+        if (!entry || payload == null) {
           stats.misses++;
           return;
         }
-        const value = deserialize<T>(entry.payload);
+        const value = deserialize<T>(payload);
         const stale = now >= entry.softExpiresAt;
         if (stale) stats.staleServed++;
         else {
           stats.hits.l2++;
-          l1?.set(`${scope.epoch}:${key}`, { stamp: entry.stamp, softExpiresAt: entry.softExpiresAt, value, bytes: entry.payload.length } as L1Entry);
+          l1?.set(`${scope.epoch}:${key}`, { stamp: entry.stamp, softExpiresAt: entry.softExpiresAt, value, bytes: payload.length } as L1Entry);
         }
         hits.set(key, { value, stale, source: 'l2', expiresAt: entry.softExpiresAt });
       });
@@ -408,7 +417,8 @@ export function createCache(options: CacheOptions): Cache {
       const now = clock();
       const encoded = items.map((item) => {
         const stamp = newStamp(scope.fence!);
-        const payload = serialize(item.value);
+        const plain = serialize(item.value);
+        const payload = sealer?.applies(item.key) ? sealer.seal(scope.epoch, item.key, item.tags, plain) : plain;
         return { item, stamp, payload, value: encodeEntry(stamp, now + item.ttlMs, payload) };
       });
       try {

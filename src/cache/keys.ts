@@ -62,6 +62,8 @@ export function createKeyspace(prefix: string): Keyspace {
 
 /** The opaque key of a user's private response: names the user so their entries can be found and purged. */
 export const privateResponseKey = (userId: string | number, hash: string) => `resp:user:${userId}:${hash}`;
+/** Whether a cache key is a user's private response (those are encrypted at rest: cache/seal.ts). */
+export const isPrivateResponseKey = (key: string) => key.startsWith('resp:user:');
 export const publicResponseKey = (hash: string) => `resp:public:${hash}`;
 /** Every private entry of a user is indexed under this tag. */
 export const userTag = (userId: string | number) => `user:${userId}`;
