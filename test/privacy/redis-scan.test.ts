@@ -1,5 +1,6 @@
-// SPEC §6.3 and issue "hardening" 7: after a mixed workload over two instances, no email or
-// phone is stored anywhere in Redis outside per-user entries (keys naming the user).
+// SPEC §6.3: after a mixed workload over two instances, no email or phone is readable anywhere
+// in Redis: shared entries never hold them, and per-user entries (keys naming the user) hold
+// them only encrypted (docs/privacy.md).
 import { Redis } from 'ioredis';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -48,7 +49,7 @@ async function valueOf(key: string): Promise<string> {
   }
 }
 
-test('a mixed workload leaves no email or phone in shared Redis entries', async () => {
+test('a mixed workload leaves no readable email or phone in any Redis key or value', async () => {
   const prefix = uniqueCachePrefix();
   const env = { CACHE_PREFIX: prefix };
   const instances: Instance[] = [
@@ -98,14 +99,12 @@ test('a mixed workload leaves no email or phone in shared Redis entries', async 
   const keys = await allKeys(prefix);
   expect(keys.length).toBeGreaterThan(20);
   const leaks: string[] = [];
-  let privateEntries = 0;
   for (const key of keys) {
     const value = await valueOf(key);
-    const found = secrets.find((s) => value.includes(s) || value.includes(JSON.stringify(s).slice(1, -1)));
-    if (!found) continue;
-    if (/:resp:user:\d+:/.test(key)) privateEntries++;
-    else leaks.push(`${key} holds ${found}`);
+    const found = secrets.find((s) => key.includes(s) || value.includes(s) || value.includes(JSON.stringify(s).slice(1, -1)));
+    if (found) leaks.push(`${key} holds ${found}`);
   }
   expect(leaks).toEqual([]);
-  expect(privateEntries).toBeGreaterThan(0);
+  // The workload did cache private answers: they are there, just not readable.
+  expect(keys.filter((k) => /:resp:user:\d+:/.test(k)).length).toBeGreaterThan(0);
 }, 60_000);
