@@ -55,3 +55,37 @@ test('stack traces only with INCLUDE_STACKTRACE=1, in every mode', () => {
   expect(loadConfig({ NODE_ENV: 'development' }).includeStacktrace).toBe(false);
   expect(loadConfig({ INCLUDE_STACKTRACE: '1' }).includeStacktrace).toBe(true);
 });
+
+test('CACHE_ENCRYPTION_KEY: 32 bytes as hex or base64; unset, derived from JWT_SECRET; a bad one fails in one line without echoing it', () => {
+  const hex = 'ab'.repeat(32);
+  const fromHex = loadConfig({ CACHE_ENCRYPTION_KEY: hex });
+  expect(fromHex.cacheEncryptionKey.toString('hex')).toBe(hex);
+  expect(fromHex.cacheEncryptionKeyDerived).toBe(false);
+  const raw = Buffer.alloc(32, 7);
+  expect(loadConfig({ CACHE_ENCRYPTION_KEY: raw.toString('base64') }).cacheEncryptionKey).toEqual(raw);
+  expect(loadConfig({ CACHE_ENCRYPTION_KEY: raw.toString('base64url') }).cacheEncryptionKey).toEqual(raw);
+
+  // Unset: the same JWT_SECRET gives every instance the same key; another secret another key.
+  const secret = 's'.repeat(40);
+  const a = loadConfig({ JWT_SECRET: secret });
+  expect(a.cacheEncryptionKeyDerived).toBe(true);
+  expect(a.cacheEncryptionKey).toHaveLength(32);
+  expect(loadConfig({ JWT_SECRET: secret }).cacheEncryptionKey).toEqual(a.cacheEncryptionKey);
+  expect(loadConfig({ JWT_SECRET: 't'.repeat(40) }).cacheEncryptionKey).not.toEqual(a.cacheEncryptionKey);
+  // Not the secret itself.
+  expect(a.cacheEncryptionKey.toString('utf8')).not.toContain('ssss');
+
+  for (const bad of ['ab'.repeat(16), Buffer.alloc(31).toString('base64'), 'not a key!', 'ab'.repeat(33)]) {
+    let error: unknown;
+    try {
+      loadConfig({ CACHE_ENCRYPTION_KEY: bad });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toContain('CACHE_ENCRYPTION_KEY');
+    expect(message).not.toContain('\n');
+    expect(message).not.toContain(bad);
+  }
+});
