@@ -178,7 +178,7 @@ export async function runWrites(ctx: BenchContext, perMutation = WRITES_PER_MUTA
       const seconds = (performance.now() - started) / 1000;
       const statements = (await sqlStatements(server.port)) - statements0;
       const outbox = (await outboxIds(sql)) - ids0;
-      // The outbox relay invalidates after the commit; give the last writes' invalidations time to land.
+      // Some Redis work may follow a write's reply (Pub/Sub delivery, the outbox relay's round): let the last write's land.
       await delay(500);
       const redis1 = await ctx.redisStats.snapshot();
       const redisSeconds = seconds + 0.5;
@@ -235,6 +235,6 @@ function writesTable(rows: WritesRow[]): string {
     );
   }
   return `${lines.join('\n')}\n\nStatements counted by the server (lifeline_sql_statements_total, the request pool only); outbox INSERTs from cache_invalidations' id sequence. ` +
-    `Redis: commands and CPU (INFO commandstats, INFO cpu) over the measured writes plus 0.5 s for the relay's invalidations, Redis's idle rate subtracted; ` +
+    `Redis: commands and CPU (INFO commandstats, INFO cpu) over the measured writes plus 0.5 s for work that follows the last reply, Redis's idle rate subtracted; ` +
     `round trips are the top-level commands MONITOR saw over ${MONITOR_SAMPLE} further writes (the app's background probes included).`;
 }
