@@ -253,6 +253,8 @@ interface Row {
   serverCpuMicrosPerRequest: number | null;
   serverCpuCores: number | null;
   redisCpuCores: number | null;
+  /** Redis server process CPU (user + system) per request, µs. */
+  redisCpuMicrosPerRequest: number | null;
   loadGeneratorCpuCores: number;
   otherCpuCores: number;
   loadAverage1m: { before: number; after: number };
@@ -308,6 +310,7 @@ async function measure(ctx: Context, scenario: Scenario, mode: Mode, server: Run
     serverCpuMicrosPerRequest: w.serverCpuSeconds !== null && requests > 0 ? (w.serverCpuSeconds * 1e6) / requests : null,
     serverCpuCores: w.serverCpuSeconds !== null ? w.serverCpuSeconds / w.wallSeconds : null,
     redisCpuCores: w.redisCpuSeconds !== null ? w.redisCpuSeconds / w.wallSeconds : null,
+    redisCpuMicrosPerRequest: w.redisCpuSeconds !== null && requests > 0 && mode !== 'ceiling' ? (w.redisCpuSeconds * 1e6) / requests : null,
     loadGeneratorCpuCores: w.loadGeneratorCpuSeconds / w.wallSeconds,
     otherCpuCores: w.otherCpuCores,
     loadAverage1m: w.loadAverage1m,
@@ -374,8 +377,8 @@ function table(rows: Row[]): string {
   const ceiling = rows.find((r) => r.mode === 'ceiling')?.requestsPerSecond;
   const off = rows.find((r) => r.mode === 'off')?.requestsPerSecond;
   const lines = [
-    '| server | req/s | p50 ms | p99 ms | % of ceiling | × cache off | SQL/req | Redis cmds/req | hit ratio (x-cache) | server CPU µs/req | other CPU (cores) | non-2xx / errors |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| server | req/s | p50 ms | p99 ms | % of ceiling | × cache off | SQL/req | Redis cmds/req | Redis CPU µs/req | hit ratio (x-cache) | server CPU µs/req | other CPU (cores) | non-2xx / errors |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     lines.push(
@@ -384,6 +387,7 @@ function table(rows: Row[]): string {
         `${off ? `${fmt(r.requestsPerSecond / off, 1)}×` : 'n/a'} | ` +
         `${r.sqlPerRequest === null ? '–' : fmt(r.sqlPerRequest, 3)} | ` +
         `${r.redisCommandsPerRequest === null ? '–' : fmt(r.redisCommandsPerRequest, 2)} | ` +
+        `${r.redisCpuMicrosPerRequest === null ? '–' : fmt(r.redisCpuMicrosPerRequest, 1)} | ` +
         `${r.hitRatio === null ? (r.mode === 'ceiling' ? '–' : 'n/a (BYPASS)') : `${fmt(100 * r.hitRatio, 2)}%`} | ` +
         `${r.serverCpuMicrosPerRequest === null ? '–' : fmt(r.serverCpuMicrosPerRequest)} | ${fmt(r.otherCpuCores, 2)} | ` +
         `${r.non2xx} / ${r.errors + r.timeouts} |`,

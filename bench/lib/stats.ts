@@ -70,6 +70,10 @@ export interface RedisSnapshot {
   usedMemoryBytes: number;
   /** INFO commandstats: calls per command (commands run inside Lua scripts included). */
   calls: Record<string, number>;
+  /** INFO commandstats: microseconds spent executing each command (a script's usec includes its inner calls, which count again under their own name). */
+  usec: Record<string, number>;
+  /** INFO cpu: used_cpu_sys + used_cpu_user of the whole server (main thread and background threads). */
+  cpuSeconds: number;
 }
 
 export class RedisStats {
@@ -84,7 +88,11 @@ export class RedisStats {
   async snapshot(): Promise<RedisSnapshot> {
     const info = await this.client.info('all');
     const calls: Record<string, number> = {};
-    for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[m[1]!] = Number(m[2]);
+    const usec: Record<string, number> = {};
+    for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+      calls[m[1]!] = Number(m[2]);
+      usec[m[1]!] = Number(m[3]);
+    }
     const num = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? NaN);
     return {
       commands: num('total_commands_processed'),
@@ -92,6 +100,8 @@ export class RedisStats {
       keyspaceMisses: num('keyspace_misses'),
       usedMemoryBytes: num('used_memory'),
       calls,
+      usec,
+      cpuSeconds: Number(/^used_cpu_sys:([\d.]+)/m.exec(info)?.[1] ?? NaN) + Number(/^used_cpu_user:([\d.]+)/m.exec(info)?.[1] ?? NaN),
     };
   }
 
@@ -101,6 +111,20 @@ export class RedisStats {
     for (const [name, n] of Object.entries(after.calls)) {
       const d = n - (before.calls[name] ?? 0) - (name === 'info' ? 1 : 0);
       if (d > 0) out.push([name, d]);
+    }
+    return Object.fromEntries(out.sort((a, b) => b[1] - a[1]));
+  }
+
+  /**
+   * Microseconds each command spent executing during a window (the bench's INFO excluded). A
+   * script's usec already includes the commands it calls, and those count again under their own
+   * name, so the sum over all commands is an upper bound on execution time.
+   */
+  static usecDelta(before: RedisSnapshot, after: RedisSnapshot): Record<string, number> {
+    const out: [string, number][] = [];
+    for (const [name, n] of Object.entries(after.usec)) {
+      const d = n - (before.usec[name] ?? 0);
+      if (d > 0 && name !== 'info') out.push([name, d]);
     }
     return Object.fromEntries(out.sort((a, b) => b[1] - a[1]));
   }

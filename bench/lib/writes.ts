@@ -13,9 +13,11 @@ import path from 'node:path';
 import fs from 'node:fs';
 import postgres from 'postgres';
 import { DEMO_ACCOUNTS } from '../../src/db/seed.js';
+import { Redis } from 'ioredis';
 import { GqlClient, login } from './http-client.js';
 import { logProblems, startLifeline } from './servers.js';
-import { HOST } from './services.js';
+import { delay, HOST } from './services.js';
+import { RedisStats, type RedisSnapshot } from './stats.js';
 import { fmt, type BenchContext } from './window.js';
 
 export const WRITES_DESCRIPTION = 'SQL statements per write (updateDonor, adjustInventory, createBloodRequest), with the invalidation outbox and without it';
@@ -35,6 +37,62 @@ export interface WritesRow {
   errors: number;
   errorExamples: string[];
   seconds: number;
+  /** Redis commands executed per write (INFO commandstats delta, calls inside Lua scripts included), idle background subtracted. */
+  redisCommandsPerWrite: number;
+  /** Redis round trips per write: top-level commands the app sent (MONITOR over a separate sample of writes; Lua-internal calls excluded). */
+  redisRoundTripsPerWrite: number;
+  /** The commands those round trips were, per write. */
+  redisRoundTrips: Record<string, number>;
+  /** Calls per command during the measured writes (Lua-internal included), per write. */
+  redisCallsPerWrite: Record<string, number>;
+  /** Redis server CPU per write (INFO cpu used_cpu_sys + used_cpu_user delta), idle background subtracted, µs. */
+  redisCpuMicrosPerWrite: number;
+  /** Execution time per write from INFO commandstats usec: scripts (eval/evalsha, their inner calls included) and every other command, µs. */
+  redisScriptUsecPerWrite: number;
+  redisOtherUsecPerWrite: number;
+}
+
+/** Writes in the MONITOR sample: MONITOR slows Redis down, so it runs apart from the measured writes. */
+const MONITOR_SAMPLE = 20;
+
+/** Redis's own activity with no request in flight (the app's lease probes, metrics INFO), per second. */
+interface Background {
+  commandsPerSecond: number;
+  cpuSecondsPerSecond: number;
+}
+
+async function background(stats: RedisStats, seconds: number): Promise<Background> {
+  const a = await stats.snapshot();
+  const started = performance.now();
+  await delay(seconds * 1000);
+  const b = await stats.snapshot();
+  const wall = (performance.now() - started) / 1000;
+  const commands = Object.values(RedisStats.callsDelta(a, b)).reduce((x, y) => x + y, 0);
+  return { commandsPerSecond: commands / wall, cpuSecondsPerSecond: (b.cpuSeconds - a.cpuSeconds) / wall };
+}
+
+/** Top-level commands (not Lua-internal, not the monitor's own) per command name while `run` runs. */
+async function monitorTopLevel(redisUrl: string, run: () => Promise<void>): Promise<Record<string, number>> {
+  const client = new Redis(redisUrl, { maxRetriesPerRequest: 1, connectionName: 'bench-monitor', retryStrategy: () => null });
+  client.on('error', () => {});
+  const counts: Record<string, number> = {};
+  const monitor = await client.monitor();
+  monitor.on('error', () => {});
+  monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    if (source === 'lua' || !args[0]) return;
+    const name = args[0].toLowerCase();
+    counts[name] = (counts[name] ?? 0) + 1;
+  });
+  try {
+    await run();
+    // MONITOR lines trail the replies a little.
+    await delay(300);
+  } finally {
+    monitor.disconnect();
+    client.disconnect();
+  }
+  // The app's background probes (lease, metrics) in the sample are left in: a few per second.
+  return counts;
 }
 
 interface Mutation {
@@ -97,6 +155,14 @@ export async function runWrites(ctx: BenchContext, perMutation = WRITES_PER_MUTA
     for (const mutation of MUTATIONS) {
       // One unmeasured write first: prepared statements and pool connections are not a write's cost.
       await http.data(mutation.query, mutation.variables(perMutation, ctx.seed), token);
+      // Round trips from a MONITORed sample of its own (ids past the measured ones' range start).
+      const sample = await monitorTopLevel(ctx.redisUrl, async () => {
+        for (let i = 0; i < MONITOR_SAMPLE; i++) await http.post(mutation.query, mutation.variables(perMutation + 1 + i, ctx.seed), token);
+      });
+      // Let the sample's invalidations settle, then Redis's idle rate (subtracted from the window).
+      await delay(500);
+      const idle = await background(ctx.redisStats, 1);
+      const redis0: RedisSnapshot = await ctx.redisStats.snapshot();
       const statements0 = await sqlStatements(server.port);
       const ids0 = await outboxIds(sql);
       const started = performance.now();
@@ -112,6 +178,16 @@ export async function runWrites(ctx: BenchContext, perMutation = WRITES_PER_MUTA
       const seconds = (performance.now() - started) / 1000;
       const statements = (await sqlStatements(server.port)) - statements0;
       const outbox = (await outboxIds(sql)) - ids0;
+      // Some Redis work may follow a write's reply (Pub/Sub delivery, the outbox relay's round): let the last write's land.
+      await delay(500);
+      const redis1 = await ctx.redisStats.snapshot();
+      const redisSeconds = seconds + 0.5;
+      const calls = RedisStats.callsDelta(redis0, redis1);
+      const usec = RedisStats.usecDelta(redis0, redis1);
+      const totalCalls = Object.values(calls).reduce((x, y) => x + y, 0) - idle.commandsPerSecond * redisSeconds;
+      const scriptUsec = (usec.evalsha ?? 0) + (usec.eval ?? 0) + (usec.fcall ?? 0);
+      const otherUsec = Object.values(usec).reduce((x, y) => x + y, 0) - scriptUsec;
+      const roundTrips = Object.values(sample).reduce((x, y) => x + y, 0);
       const row: WritesRow = {
         mutation: mutation.name,
         writes: perMutation,
@@ -121,11 +197,20 @@ export async function runWrites(ctx: BenchContext, perMutation = WRITES_PER_MUTA
         errors,
         errorExamples,
         seconds,
+        redisCommandsPerWrite: Math.max(0, totalCalls) / perMutation,
+        redisRoundTripsPerWrite: roundTrips / MONITOR_SAMPLE,
+        redisRoundTrips: Object.fromEntries(Object.entries(sample).map(([k, v]) => [k, v / MONITOR_SAMPLE])),
+        redisCallsPerWrite: Object.fromEntries(Object.entries(calls).map(([k, v]) => [k, v / perMutation])),
+        redisCpuMicrosPerWrite: (Math.max(0, redis1.cpuSeconds - redis0.cpuSeconds - idle.cpuSecondsPerSecond * redisSeconds) * 1e6) / perMutation,
+        redisScriptUsecPerWrite: scriptUsec / perMutation,
+        redisOtherUsecPerWrite: otherUsec / perMutation,
       };
       rows.push(row);
       if (errors) warnings.push(`${mutation.name}: ${errors} failed writes: ${errorExamples.join(' | ')}`);
       process.stderr.write(
-        `    ${mutation.name}: ${fmt(row.statementsPerWrite, 2)} statements/write (${fmt(row.beforePerWrite, 2)} own + ${fmt(row.outboxPerWrite, 2)} outbox), ${fmt(perMutation / seconds)} writes/s\n`,
+        `    ${mutation.name}: ${fmt(row.statementsPerWrite, 2)} statements/write (${fmt(row.beforePerWrite, 2)} own + ${fmt(row.outboxPerWrite, 2)} outbox), ${fmt(perMutation / seconds)} writes/s; ` +
+          `Redis ${fmt(row.redisCommandsPerWrite, 1)} cmds/write (${fmt(row.redisRoundTripsPerWrite, 1)} round trips: ${JSON.stringify(row.redisRoundTrips)}), ` +
+          `${fmt(row.redisCpuMicrosPerWrite)} µs CPU/write (commandstats: scripts ${fmt(row.redisScriptUsecPerWrite)} µs, other ${fmt(row.redisOtherUsecPerWrite)} µs); calls ${JSON.stringify(row.redisCallsPerWrite)}\n`,
       );
     }
   } finally {
@@ -140,13 +225,16 @@ export async function runWrites(ctx: BenchContext, perMutation = WRITES_PER_MUTA
 
 function writesTable(rows: WritesRow[]): string {
   const lines = [
-    '| mutation (CACHE_MODE=full) | writes | SQL statements/write, with the outbox | before the outbox (the write\'s own) | outbox INSERTs/write | writes/s (one at a time) | errors |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| mutation (CACHE_MODE=full) | writes | SQL statements/write, with the outbox | before the outbox (the write\'s own) | outbox INSERTs/write | writes/s (one at a time) | Redis cmds/write (Lua-internal incl.) | Redis round trips/write | Redis CPU µs/write | commandstats µs/write (scripts / other) | errors |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.mutation} | ${fmt(r.writes)} | ${fmt(r.statementsPerWrite, 2)} | ${fmt(r.beforePerWrite, 2)} | ${fmt(r.outboxPerWrite, 2)} | ${fmt(r.writes / r.seconds)} | ${r.errors} |`,
+      `| ${r.mutation} | ${fmt(r.writes)} | ${fmt(r.statementsPerWrite, 2)} | ${fmt(r.beforePerWrite, 2)} | ${fmt(r.outboxPerWrite, 2)} | ${fmt(r.writes / r.seconds)} | ` +
+        `${fmt(r.redisCommandsPerWrite, 1)} | ${fmt(r.redisRoundTripsPerWrite, 1)} | ${fmt(r.redisCpuMicrosPerWrite)} | ${fmt(r.redisScriptUsecPerWrite)} / ${fmt(r.redisOtherUsecPerWrite)} | ${r.errors} |`,
     );
   }
-  return `${lines.join('\n')}\n\nStatements counted by the server (lifeline_sql_statements_total, the request pool only); outbox INSERTs from cache_invalidations' id sequence.`;
+  return `${lines.join('\n')}\n\nStatements counted by the server (lifeline_sql_statements_total, the request pool only); outbox INSERTs from cache_invalidations' id sequence. ` +
+    `Redis: commands and CPU (INFO commandstats, INFO cpu) over the measured writes plus 0.5 s for work that follows the last reply, Redis's idle rate subtracted; ` +
+    `round trips are the top-level commands MONITOR saw over ${MONITOR_SAMPLE} further writes (the app's background probes included).`;
 }
