@@ -11,15 +11,24 @@ const CONNECTION_ERRORS = new Set([
   '57P01', '57P02', '57P03', '57014', '53300',
 ]);
 
-function isDatabaseUnavailable(err: unknown): boolean {
+/** The codes (driver or SQLSTATE) along the error's cause chain. */
+function codesOf(err: unknown): string[] {
+  const codes: string[] = [];
   // `thrownValue`: graphql wraps a thrown value that is not an `instanceof Error` (e.g. an Error
   // from another realm, as under jest's vm) in NonErrorThrown; the driver's error is inside.
-  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause ?? (e as { thrownValue?: unknown }).thrownValue) {
+  for (let e: unknown = err, hops = 0; e && hops < 10; e = (e as { cause?: unknown }).cause ?? (e as { thrownValue?: unknown }).thrownValue, hops++) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (CONNECTION_ERRORS.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
+    if (typeof code === 'string') codes.push(code);
   }
-  return false;
+  return codes;
 }
+
+const isDatabaseUnavailable = (err: unknown) => codesOf(err).some((code) => CONNECTION_ERRORS.has(code) || /^08[0-9A-Z]{3}$/.test(code));
+
+// 22021 (character_not_in_repertoire): PostgreSQL refuses the NUL character in text. Only a client
+// can put one in an argument, so it is bad input, not a server fault (and the failed statement's
+// text must not reach the client).
+const isTextEncodingRefusal = (err: unknown) => codesOf(err).includes('22021');
 
 /**
  * Errors we raised on purpose keep their message and code. Anything unexpected is
@@ -34,7 +43,19 @@ export function formatError({ maskInternal, logger }: { maskInternal: boolean; l
     if (formatted.message === 'provided sha does not match query') {
       return { message: formatted.message, extensions: { code: 'PERSISTED_QUERY_HASH_MISMATCH' } };
     }
+    // Apollo's own APQ check for an extension that is not { version: 1, sha256Hash }: the client's mistake too.
+    if (formatted.message === 'Unsupported persisted query version') {
+      return { message: 'persistedQuery must be { "version": 1, "sha256Hash": "<hex>" }.', extensions: { code: 'PERSISTED_QUERY_NOT_SUPPORTED' } };
+    }
     const original = unwrapResolverError(error);
+    if (isTextEncodingRefusal(original)) {
+      return {
+        message: 'Text arguments must not contain the NUL character (\\u0000).',
+        locations: formatted.locations,
+        path: formatted.path,
+        extensions: { code: ErrorCode.BAD_USER_INPUT },
+      };
+    }
     if (isDatabaseUnavailable(original)) {
       return {
         message: 'The database is unavailable; try again shortly.',

@@ -95,6 +95,11 @@ const CASES: Case[] = [
   { name: 'overlong string (100 kB name)', body: op(REGISTER, { i: registerInput({ name: 'n'.repeat(100_000) }) }), status: 200, code: 'BAD_USER_INPUT', message: /name/ },
   { name: 'overlong password', body: op(REGISTER, { i: registerInput({ password: 'p'.repeat(10_000) }) }), status: 200, code: 'BAD_USER_INPUT', message: /password/ },
   { name: 'control characters in a name', body: op(REGISTER, { i: registerInput({ name: 'Bad\u0000Name' }) }), status: 200, code: 'BAD_USER_INPUT' },
+  // PostgreSQL refuses NUL in text: a filter or sign-in argument carrying one is the client's mistake,
+  // answered with a code and without the failed statement's text.
+  { name: 'NUL character in a list filter', body: op('query($r: String) { bloodRequests(region: $r) { totalCount } }', { r: 'Lakes\u0000OPEN' }), status: 200, code: 'BAD_USER_INPUT', message: /NUL/ },
+  { name: 'NUL character in a sign-in email', body: op('mutation { login(email: "nul\\u0000@x.example", password: "whatever1") { accessToken } }'), status: 200, code: 'BAD_USER_INPUT', message: /NUL/ },
+  { name: 'malformed persisted-query extension', body: json({ extensions: { persistedQuery: 'x' } }), status: 400, code: 'PERSISTED_QUERY_NOT_SUPPORTED', message: /version/ },
   { name: 'malformed email', body: op(REGISTER, { i: registerInput({ email: 'not-an-email' }) }), status: 200, code: 'BAD_USER_INPUT', message: /email/ },
 ];
 
