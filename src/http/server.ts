@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
+import Negotiator from 'negotiator';
 import { GraphQLError, Kind, parse, type OperationDefinitionNode } from 'graphql';
 import type { RateLimitVerdict } from '../auth/rate-limit.js';
 import type { Viewer } from '../auth/types.js';
@@ -149,8 +150,18 @@ function wireStatus(executed: Pick<ExecutedResponse, 'status' | 'contentType' | 
   return allRequestErrors ? 200 : executed.status;
 }
 
-const responseFormat = (req: IncomingMessage) =>
-  /application\/graphql-response\+json/.test(req.headers.accept ?? '') ? 'application/graphql-response+json' : 'application/json';
+const RESPONSE_FORMATS = ['application/json', 'application/graphql-response+json'];
+
+/**
+ * The response format Apollo will choose for this Accept header, by the same negotiation (its
+ * library, weights included): the cache key must name the format the answer is in, or a client
+ * that ranks the two types differently would be served the other one's entry.
+ */
+const responseFormat = (req: IncomingMessage) => {
+  const accept = req.headers.accept;
+  if (!accept) return 'application/json';
+  return new Negotiator({ headers: { accept } }).mediaType(RESPONSE_FORMATS) ?? 'application/json';
+};
 
 export function createHttpHandler(options: HttpHandlerOptions): Handler {
   const { apollo, logger, responseCache } = options;

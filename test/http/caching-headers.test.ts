@@ -153,3 +153,19 @@ test('CACHE_MODE=entity: no response cache to ask; the hints\' Cache-Control goe
   expect(res.headers.get('etag')).toBeNull();
   await entity.stop();
 });
+
+test('the format follows Accept weights, and so does the cache key: reversed preferences never share an entry', async () => {
+  const query = '{ hospital(id: "3") { id name } }';
+  const prefersGraphQL = 'application/json;q=0.1, application/graphql-response+json';
+  const prefersJson = 'application/graphql-response+json;q=0.1, application/json';
+  const first = await get(getUrl(a, query), { accept: prefersGraphQL });
+  expect(first.headers.get('content-type')).toMatch(/^application\/graphql-response\+json/);
+  const firstEtag = first.headers.get('etag');
+  // The same types in the other order: the other format, computed or cached under its own key.
+  const second = await get(getUrl(b, query), { accept: prefersJson });
+  expect(second.headers.get('content-type')).toMatch(/^application\/json/);
+  // A validator of the first format does not answer for the second.
+  const revalidated = await get(getUrl(b, query), { accept: prefersJson, 'if-none-match': firstEtag ?? '"none"' });
+  expect(revalidated.status).toBe(200);
+  expect(revalidated.headers.get('content-type')).toMatch(/^application\/json/);
+});
