@@ -93,6 +93,8 @@ function operationOf(method: string, body: unknown, url: URL): Operation | null 
   let raw: Record<string, unknown>;
   if (method === 'GET') {
     const p = url.searchParams;
+    // A parameter given twice is Apollo's to refuse: the cache must not answer it from the first copy.
+    if (['query', 'operationName', 'variables', 'extensions'].some((name) => p.getAll(name).length > 1)) return null;
     try {
       raw = {
         query: p.get('query') ?? undefined,

@@ -169,3 +169,14 @@ test('the format follows Accept weights, and so does the cache key: reversed pre
   expect(revalidated.status).toBe(200);
   expect(revalidated.headers.get('content-type')).toMatch(/^application\/json/);
 });
+
+test('a GET naming a parameter twice is refused on a hit as on a miss', async () => {
+  const query = '{ hospital(id: "5") { id name } }';
+  const warm = await get(getUrl(a, query));
+  expect(warm.status).toBe(200);
+  expect((await get(getUrl(a, query))).headers.get('x-cache')).toBe('HIT');
+  const twice = `${a.graphqlUrl}?${new URLSearchParams([['query', query], ['query', '{ hospital(id: "6") { id name } }']])}`;
+  const res = await get(twice);
+  expect(res.status).toBe(400);
+  expect(res.headers.get('x-cache')).not.toBe('HIT');
+});
