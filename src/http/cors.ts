@@ -12,7 +12,7 @@ import cors from 'cors';
 /** Request headers a browser app may send: the bearer token, JSON bodies, Apollo's CSRF header. */
 export const CORS_ALLOWED_HEADERS = ['authorization', 'content-type', 'apollo-require-preflight', 'x-apollo-operation-name', 'x-request-id', 'if-none-match'];
 /** Response headers a browser app may read besides the CORS-safelisted ones. */
-export const CORS_EXPOSED_HEADERS = ['x-cache', 'cache-status', 'x-request-id', 'etag', 'age', 'retry-after'];
+export const CORS_EXPOSED_HEADERS = ['x-cache', 'cache-status', 'x-request-id', 'etag', 'age', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining'];
 
 /**
  * Whether a browser page on `origin` may call this server: same-origin always (the /dashboard

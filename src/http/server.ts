@@ -185,7 +185,8 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     res.end(payload);
   };
   /** The caching headers of an error answered before GraphQL runs (no-store: never stored, by anyone). */
-  const refusedHeaders = policy.headers({ kind: 'not-stored', reason: 'error', revalidated: false }, false);
+  // x-cache too: every /graphql answer says whether the response cache served it.
+  const refusedHeaders = { ...policy.headers({ kind: 'not-stored', reason: 'error', revalidated: false }, false), 'x-cache': 'BYPASS' };
   const graphqlError = (res: ServerResponse, status: number, message: string, code: string, extensions: Record<string, unknown> = {}) => {
     noteErrors(res, [code]); // request log and metrics (issue 7)
     sendJson(res, status, { errors: [{ message, extensions: { ...extensions, code } }] }, refusedHeaders);

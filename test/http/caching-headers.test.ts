@@ -140,6 +140,7 @@ describe('errors answered before GraphQL runs are no-store', () => {
     expect(res.status).toBe(status);
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.headers.get('cache-status')).toBe('Lifeline; fwd=bypass; detail=error');
+    expect(res.headers.get('x-cache')).toBe('BYPASS');
   });
 });
 
