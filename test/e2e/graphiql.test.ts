@@ -46,6 +46,23 @@ afterAll(async () => {
 });
 
 /** Waits until the response pane's text contains every one of `parts`; returns that text. */
+/**
+ * GraphiQL learns the operation's name from the editor a moment after the text changes; a run
+ * before that sends the previous operation's name, which the server rightly refuses. It saves its
+ * tab state, name included, to localStorage once its own state has it: wait for that.
+ */
+async function operationNameSettled(page: Page, name: string): Promise<void> {
+  await page.waitForFunction(
+    (wanted) => {
+      // Runs in the page (the test's tsconfig has no DOM types).
+      const storage = (globalThis as unknown as { localStorage: { getItem(k: string): string | null } & Record<string, unknown> }).localStorage;
+      return Object.keys(storage).some((k) => k.endsWith('tabState') && (storage.getItem(k) ?? '').includes(`"operationName":"${wanted}"`));
+    },
+    name,
+    { timeout: 10_000 },
+  );
+}
+
 async function responseContains(page: Page, parts: string[], timeoutMs = 20_000): Promise<string> {
   try {
     await page.waitForFunction(
@@ -101,12 +118,14 @@ test('GraphiQL loads with no network beyond loopback, runs queries with a bearer
   await replaceEditorText(page, QUERY_EDITOR, 'query Me { me { email name } }');
   await page.getByText('Headers', { exact: true }).first().click();
   await replaceEditorText(page, HEADERS_EDITOR, `{"authorization": "Bearer ${donor.accessToken}"}`);
+  await operationNameSettled(page, 'Me');
   await run(page);
   await responseContains(page, ['"me"', 'donor@lifeline.example']);
 
   // A subscription over graphql-ws (with the same header as connectionParams), then a mutation
   // elsewhere that it must show.
   await replaceEditorText(page, QUERY_EDITOR, 'subscription Stock { inventoryChanged(bloodGroup: O_NEG) { units hospital { id } } }');
+  await operationNameSettled(page, 'Stock');
   await run(page);
   const hospitals = expectNoErrors(await gql(server.graphqlUrl, '{ hospitals { id } }')).hospitals as Array<{ id: string }>;
   const hospitalId = hospitals[0]!.id;
