@@ -253,7 +253,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             const host = ['0.0.0.0', '::', ''].includes(config.host) ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
             const response = await fetch(`http://${host}:${address.port}/graphql${request.method === 'GET' ? request.search : ''}`, {
               method: request.method,
-              headers: { accept: request.accept, 'x-lifeline-warm': warmHeader, ...(request.method === 'POST' ? { 'content-type': 'application/json' } : {}) },
+              headers: { accept: request.accept, 'x-lifeline-warm': warmHeader, 'apollo-require-preflight': 'true', ...(request.method === 'POST' ? { 'content-type': 'application/json' } : {}) },
               body: request.method === 'POST' ? request.body : undefined,
               signal: AbortSignal.timeout(config.requestTimeoutMs + 1_000),
             });
