@@ -5,7 +5,7 @@ import { startInstance, type Instance } from '../helpers/app.js';
 import { demoTokens, useSeededDatabase } from '../helpers/fixtures.js';
 import { expectNoErrors, gql } from '../helpers/graphql.js';
 import { scrape, sum } from '../helpers/metrics.js';
-import { testRedisUrl, uniqueCachePrefix } from '../helpers/redis.js';
+import { startPrivateRedis, testRedisUrl, uniqueCachePrefix } from '../helpers/redis.js';
 
 const db = useSeededDatabase({ donors: 60, hospitals: 6, donations: 200, campaigns: 3, requests: 10, seed: 23 });
 
@@ -66,3 +66,29 @@ test('after purgeCache(type: "*") the hot public queries are refilled by one ins
   await new Promise((r) => setTimeout(r, 500));
   expect((await warmedOn(a)) + (await warmedOn(b))).toBe(HOT.length);
 });
+
+test('after Redis restarts empty (the cache moves to a new epoch) the hot public queries are refilled', async () => {
+  // This file's own redis-server: restarted by the test, never the shared one.
+  const redis = await startPrivateRedis();
+  const env = { CACHE_PREFIX: uniqueCachePrefix() };
+  const a = await startInstance({ databaseUrl: db().url, redisUrl: redis.url, env });
+  const b = await startInstance({ databaseUrl: db().url, redisUrl: redis.url, env });
+  for (const h of HOT) {
+    for (const instance of [a, b, a, b]) expectNoErrors(await ask(instance, h));
+    expect((await ask(b, h)).headers.get('x-cache')).toBe('HIT');
+  }
+  await redis.restart(); // SIGKILL, then an empty server on the same port: a new run_id
+
+  // Waits (bounded) watching /metrics only, then for the instances to settle on one epoch.
+  let warmed = 0;
+  for (let i = 0; i < 150 && warmed < HOT.length; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    warmed = (await warmedOn(a)) + (await warmedOn(b));
+  }
+  expect(warmed).toBeGreaterThanOrEqual(HOT.length);
+  for (const h of HOT) {
+    for (const instance of [a, b]) expect((await ask(instance, h)).headers.get('x-cache')).toBe('HIT');
+  }
+  await Promise.all([a.stop(), b.stop()]);
+  await redis.stop();
+}, 30_000);
