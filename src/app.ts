@@ -1,5 +1,6 @@
 // Wires db, redis, auth, Apollo, http and ws. Returns { start, stop }; owns nothing global,
 // so tests run several instances in one process.
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
@@ -14,6 +15,7 @@ import { createSealer } from './cache/seal.js';
 import { createMemoryStore } from './cache/memory-store.js';
 import { createRedisStore, logEvictionPolicy } from './cache/redis-store.js';
 import { createResponseCache } from './cache/response-cache.js';
+import { createWarmer } from './cache/warmer.js';
 import { createAuthService } from './auth/auth-service.js';
 import { createMemorySessionStore, createRedisSessionStore } from './auth/session-store.js';
 import { createCredentialLimiter, createRateLimiter } from './auth/rate-limit.js';
@@ -29,7 +31,7 @@ import { formatError } from './graphql/format-error.js';
 import { buildSchema } from './graphql/schema.js';
 import { createOperationPreparation } from './graphql/prepare.js';
 import { createCors, originAllowed } from './http/cors.js';
-import { createHttpHandler } from './http/server.js';
+import { createHttpHandler, type ReplayableRequest } from './http/server.js';
 import { createStaticSite, defaultDashboardDir, defaultSiteDir } from './http/static.js';
 import { attachWebSocket, type WebSocketLimits, type WebSocketStats } from './http/ws.js';
 import { createDashboardFeed } from './modules/dashboard/subscriptions.js';
@@ -87,6 +89,8 @@ export interface AppOptions {
   beforeResponseStore?: (key: string) => Promise<void>;
   /** The clock (ms) cache freshness is judged by; tests move it to expire entries without sleeping. */
   cacheClock?: () => number;
+  /** Timings of the cache warmer (defaults in cache/warmer.ts); tests shorten or slow them. */
+  warm?: { startDelayMs?: number; perSecond?: number; concurrency?: number };
   /** The built dashboard page served at /dashboard (issue 8). Default dist/public/dashboard, written by `npm run build`. */
   dashboardDir?: string;
   /** The built offline GraphiQL page served at /graphiql outside production. Default dist/public/graphiql, written by `npm run build`. */
@@ -233,6 +237,36 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     void logEvictionPolicy(cacheRedis, logger);
   }
   const responseCache = cache && config.cacheMode === 'full' ? createResponseCache({ cache, beforeStore: options.beforeResponseStore }) : null;
+  // ---- warming: after an epoch move, one instance replays the hottest public requests over its own
+  // HTTP port, so each goes through the normal path (lookup, fence, policy) and is stored under the
+  // new epoch exactly as a client's miss would be. Its own replays are not counted as traffic.
+  const warmHeader = randomBytes(12).toString('hex');
+  const warmer =
+    cache && responseCache && config.cacheWarmTop > 0
+      ? createWarmer<ReplayableRequest>({
+          top: config.cacheWarmTop,
+          ...options.warm,
+          logger,
+          onWarmed: () => metrics.cacheWarmed(),
+          // Held for the epoch's first minutes and never released: one instance refills each epoch.
+          claim: async (epoch) => typeof (await cache.tryLease({ ...cache.newScope(), epoch }, 'warm', 600_000)) === 'function',
+          execute: async (request) => {
+            const address = httpServer.address() as AddressInfo | null;
+            if (!address) return false;
+            const host = ['0.0.0.0', '::', ''].includes(config.host) ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
+            const response = await fetch(`http://${host}:${address.port}/graphql${request.method === 'GET' ? request.search : ''}`, {
+              method: request.method,
+              headers: { accept: request.accept, 'x-lifeline-warm': warmHeader, 'apollo-require-preflight': 'true', ...(request.method === 'POST' ? { 'content-type': 'application/json' } : {}) },
+              body: request.method === 'POST' ? request.body : undefined,
+              signal: AbortSignal.timeout(config.requestTimeoutMs + 1_000),
+            });
+            await response.arrayBuffer();
+            return /;\s*stored\b/.test(response.headers.get('cache-status') ?? '');
+          },
+        })
+      : null;
+  if (cache && warmer) cache.onEpochMoved = (epoch) => warmer.epochMoved(epoch);
+  // ---- end of warming -----------------------------------------------------------------------
   // First relay round (bounded): applies what is outstanding and takes the lease, so the cache serves from the first request.
   await outbox?.start();
   // One write path: transaction + outbox row → commit → invalidate → publish → answer.
@@ -337,6 +371,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       trustedProxies: config.trustProxy,
       requestTimeoutMs: config.requestTimeoutMs,
       responseCache,
+      rememberPublic: warmer ? (hash, request, req) => req.headers['x-lifeline-warm'] !== warmHeader && warmer.remember(hash, request) : undefined,
       cdnTags: config.cdnTags,
       readiness: [
         { name: 'postgres', ping: () => database.ping() },
@@ -429,6 +464,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     },
     stop() {
       stopping ??= (async () => {
+        warmer?.stop();
         // Order: refuse new work, close subscribers with a code, let in-flight requests
         // finish (bounded), then close the pools they were using.
         const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));

@@ -133,6 +133,8 @@ export interface Cache {
   onInvalidated?: (tags: string[]) => void;
   /** Drops everything: nothing written before is read again. */
   bumpEpoch(): Promise<void>;
+  /** Called whenever this instance starts reading and writing under another epoch (its own purge or recovery, or one seen in a read), e.g. to warm the new one. */
+  onEpochMoved?: (epoch: string) => void;
   /**
    * A short-lived lease so one caller recomputes a key while others wait or serve stale.
    * Returns the release function, 'held' when another caller holds it, or 'unavailable'
@@ -252,6 +254,7 @@ export function createCache(options: CacheOptions): Cache {
         if (generation !== suspectGeneration) return scheduleRecovery();
         logger.info({ epoch }, 'cache resumed under a new epoch');
         suspect = null;
+        cache.onEpochMoved?.(epoch);
       } catch {
         scheduleRecovery();
       }
@@ -372,6 +375,7 @@ export function createCache(options: CacheOptions): Cache {
         epoch = result.epoch;
         scope.epoch = result.epoch;
         l1?.clear();
+        cache.onEpochMoved?.(epoch);
         // An operation that had read nothing yet (say, an instance's first request) asks once more
         // under the current epoch: nothing was read before this fence, so a later one is as good.
         if (!hadFence && !retried) {
@@ -482,6 +486,7 @@ export function createCache(options: CacheOptions): Cache {
     async bumpEpoch() {
       epoch = await withTimeout(store.bumpEpoch());
       l1?.clear();
+      cache.onEpochMoved?.(epoch);
     },
 
     async tryLease(scope, key, ttlMs) {

@@ -60,6 +60,12 @@ export interface HttpHandlerOptions {
   metrics?: Pick<Metrics, 'contentType' | 'scrape'>;
   /** Refuses a request's text before parsing and before the cache (APQ hash mismatch, absurd nesting: graphql/prepare.ts). */
   checkSource?: (operation: { query?: string; apqHash?: string }) => GraphQLError | null;
+  /**
+   * Told of each anonymous request answered with a PUBLIC response from (or stored into) the
+   * response cache: its cache key and what replays it (cache/warmer.ts). Never called for a
+   * request with an Authorization header.
+   */
+  rememberPublic?: (hash: string, request: ReplayableRequest, req: IncomingMessage) => void;
   /** CORS headers on every answer, and preflights answered before any other check (http/cors.ts); unset = same-origin only. */
   cors?: CorsHook;
 }
@@ -70,6 +76,17 @@ interface Executed extends ExecutedResponse {
   headers: [string, string][];
   /** The cache scope its reads went through (null when the cache is off). */
   scope: CacheScope | null;
+}
+
+/** What replays a GraphQL request over HTTP: GET with its query string, or POST with its JSON body. */
+export interface ReplayableRequest {
+  method: 'GET' | 'POST';
+  /** The URL's query string (GET), e.g. "?query=...". */
+  search: string;
+  /** The JSON body (POST). */
+  body: string;
+  /** The negotiated response format, sent back as Accept. */
+  accept: string;
 }
 
 /** The parts of a GraphQL request that name a cached response. */
@@ -377,7 +394,15 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
       return send(req, res, executed, 'BYPASS', bypassed(executed, 'error'));
     }
     const csrfOk = method === 'POST' || passesCsrfCheck(req);
-    if (lookup.hit && !lookup.stale && csrfOk) return sendHit(req, res, lookup.hit, false, lookup.expiresAt);
+    // Anonymous and shared only: nothing a token or a user's private answer is part of is remembered.
+    const remember = (response: CachedResponse) => {
+      if (options.rememberPublic && viewer === null && !req.headers.authorization && response.scope === 'PUBLIC' && (method === 'GET' || method === 'POST'))
+        options.rememberPublic(hash, { method, search: method === 'GET' ? url.search : '', body: method === 'POST' ? raw : '', accept: format }, req);
+    };
+    if (lookup.hit && !lookup.stale && csrfOk) {
+      remember(lookup.hit);
+      return sendHit(req, res, lookup.hit, false, lookup.expiresAt);
+    }
 
     /** Executes the operation and offers its response to the cache (the policy says what may be kept). */
     const run = async (): Promise<{ executed: Executed; outcome: CacheOutcome }> => {
@@ -391,6 +416,7 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     const answer = ({ executed, outcome }: { executed: Executed; outcome: CacheOutcome }) => {
       if (outcome.kind === 'not-stored' && lookup.hit && policy.servesStaleInstead(executed)) return sendHit(req, res, lookup.hit, 'if-error', lookup.expiresAt);
       const missed = outcome.kind === 'stored' || (outcome.kind === 'not-stored' && ['refused', 'unavailable', 'sources-expiring'].includes(outcome.reason));
+      if (outcome.kind === 'stored') remember(outcome.entry);
       send(req, res, executed, missed ? 'MISS' : 'BYPASS', outcome);
     };
 
@@ -406,6 +432,7 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     });
     if (answered) return;
     if (shared && shared !== 'execute') {
+      remember(shared);
       // The stale entry this request found (served while another instance refreshes it), or the fresh result another request computed.
       if (shared === lookup.hit) return sendHit(req, res, shared, lookup.stale ? 'while-revalidate' : false, lookup.expiresAt);
       return sendHit(req, res, shared, false, shared.storedAt + shared.maxAge * 1000);

@@ -53,6 +53,8 @@ export interface Metrics {
   observeRequest(sample: RequestSample): void;
   /** Hooks for the cache core (CacheOptions.observer). */
   cache: CacheObserver;
+  /** Counts one response the warmer stored after an epoch move (cache/warmer.ts). */
+  cacheWarmed(): void;
   /** Counts and times every SQL statement of the database. Returns a detach function. */
   watchDatabase(database: Database): () => void;
   /** Counts a Redis client's 'error' events, labelled by `client`. */
@@ -193,6 +195,11 @@ export function createMetrics(): Metrics {
     help: 'One cache read (L1 checks and the store round trip for all its keys), by the type of its keys',
     labelNames: ['type'] as const,
     buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const cacheWarmed = new Counter({
+    name: 'lifeline_cache_warmed_total',
+    help: 'Public responses the warmer re-executed and stored after an epoch move (purge of everything, Redis restart or failover)',
     registers,
   });
   const cacheErrors = new Counter({
@@ -368,6 +375,7 @@ export function createMetrics(): Metrics {
     },
 
     cache,
+    cacheWarmed: () => cacheWarmed.inc(),
 
     watchDatabase(database) {
       const offCount = database.onStatement(() => sqlStatements.inc());
