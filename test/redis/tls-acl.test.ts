@@ -4,7 +4,6 @@
 // client opens later (from CLUSTER SLOTS) must carry the same username, password and TLS.
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Cluster, Redis } from 'ioredis';
@@ -12,7 +11,7 @@ import { startInstance, type Instance } from '../helpers/app.js';
 import { login, useSeededDatabase } from '../helpers/fixtures.js';
 import { expectNoErrors, gql } from '../helpers/graphql.js';
 import { scanKeys, uniqueCachePrefix } from '../helpers/redis.js';
-import { findOnPath, spawnLogged, stopChild, waitUntil } from '../setup/global-setup.js';
+import { findOnPath, freeClusterPort, spawnLogged, stopChild, waitUntil } from '../setup/global-setup.js';
 
 const USER = 'lifeline-app';
 const PASS = 'tls-acl-secret-pw';
@@ -32,23 +31,6 @@ function makeCertificates(): void {
   openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
   fs.writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
   openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext']);
-}
-
-/** A port whose cluster bus port (port + 10000) is free too, away from the ephemeral range. */
-async function freePortPair(taken: Set<number>): Promise<number> {
-  const canBind = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const server = net.createServer();
-      server.unref();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-  for (let i = 0; i < 200; i++) {
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
-    if (taken.has(port) || taken.has(port + 10_000)) continue;
-    if ((await canBind(port)) && (await canBind(port + 10_000))) return port;
-  }
-  throw new Error('no free port pair');
 }
 
 const cliAuth = ['--tls', '--cacert', caFile, '--user', USER, '--pass', PASS, '--no-auth-warning'];
@@ -109,7 +91,7 @@ async function appConnections(node: Redis): Promise<{ name: string; user: string
 }
 
 test('one node over TLS with an ACL user: sign-in, cache and writes work; every connection is the ACL user', async () => {
-  const port = await freePortPair(new Set());
+  const port = await freeClusterPort(new Set());
   await startTlsNode(port, false);
   const env = { CACHE_PREFIX: uniqueCachePrefix(), REDIS_TLS_CA_FILE: caFile };
   const a = await startInstance({ databaseUrl: db().url, redisUrl: url(port), env });
@@ -135,7 +117,7 @@ test('a TLS + ACL Cluster of three masters from one seed URL: every node connect
   const taken = new Set<number>();
   const ports: number[] = [];
   for (let i = 0; i < 3; i++) {
-    const port = await freePortPair(taken);
+    const port = await freeClusterPort(taken);
     taken.add(port).add(port + 10_000);
     ports.push(port);
   }

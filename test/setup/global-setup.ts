@@ -192,7 +192,7 @@ async function startRedis(state: RunState): Promise<string> {
  * A port whose cluster bus port (port + 10000) is free too. The kernel's ephemeral ports are
  * mostly above 55535, so instead of freePort() this probes random ports in 20000-40000.
  */
-async function freeClusterPort(taken: Set<number>): Promise<number> {
+export async function freeClusterPort(taken: Set<number>): Promise<number> {
   const canBind = (port: number) =>
     new Promise<boolean>((resolve) => {
       const server = net.createServer();
