@@ -1,4 +1,4 @@
-// `npm run bench` (SPEC §8, issue 6): Lifeline under load with the cache off, entity cache only and
+// `npm run bench`: Lifeline under load with the cache off, entity cache only and
 // full cache, next to a raw Node `http` server returning the same bytes (the ceiling).
 //
 //   npm run bench -- [--scenario availability|donors-nested|dashboard|mixed|fanout|cache-memory|writes|all]

@@ -91,7 +91,7 @@ export interface AppOptions {
   cacheClock?: () => number;
   /** Timings of the cache warmer (defaults in cache/warmer.ts); tests shorten or slow them. */
   warm?: { startDelayMs?: number; perSecond?: number; concurrency?: number };
-  /** The built dashboard page served at /dashboard (issue 8). Default dist/public/dashboard, written by `npm run build`. */
+  /** The built dashboard page served at /dashboard. Default dist/public/dashboard, written by `npm run build`. */
   dashboardDir?: string;
   /** The built offline GraphiQL page served at /graphiql outside production. Default dist/public/graphiql, written by `npm run build`. */
   graphiqlDir?: string;
@@ -101,7 +101,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const logger = options.logger ?? createLogger(config.logLevel);
   // Issue 5: the server cancels a statement before the request deadline does, so the common slow case ends in a clean rollback.
   const database = await createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, statementTimeoutMs: Math.max(100, config.requestTimeoutMs - 2_000) });
-  // Metrics (issue 7): one registry per instance; SQL counted and timed from the first statement.
+  // Metrics: one registry per instance; SQL counted and timed from the first statement.
   const metrics = createMetrics();
   metrics.watchDatabase(database);
   // Several instances or WEB_CONCURRENCY workers may start at once: one migrates and seeds at a time.
@@ -130,7 +130,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     secret: config.jwtSecret,
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
     refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
-    // SPEC §6.6: with Redis down every query and mutation still succeeds. A signed, unexpired
+    // With Redis down every query and mutation must still succeed. A signed, unexpired
     // token is admitted then, unless this instance itself saw its session revoked; the cost is
     // that a logout made on another instance during the outage holds only once Redis is back.
     onRevocationCheckError: 'allow',
@@ -139,7 +139,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const schema = buildSchema();
   const maxAges = typeMaxAges(schema);
 
-  // ---- live subscriptions (issue 4) -----------------------------------------------------------
+  // ---- live subscriptions -----------------------------------------------------------
   // One pub/sub engine (Redis with REDIS_URL, else in-process) and the dashboard's coalesced
   // feed. The publish step runs AFTER the cache's invalidation step in the write path below
   // ("invalidate, then publish"); ws.ts serves the subscriptions; stop() closes this after ws.
@@ -304,7 +304,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     },
     now: options.now ?? (() => new Date()),
   };
-  // ---- abuse limits (issue 5) -------------------------------------------------------------------
+  // ---- abuse limits ----------------------------------------------------------------------------------
   // Per-user / per-IP request budgets and a harder one for sign-in and registration, shared
   // by every instance through Redis (each instance on its own without it, or while it is down).
   const rateLimiter =
@@ -329,7 +329,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     ...(apolloStore ? { cache: apolloStore, persistedQueries: { ttl: PERSISTED_QUERY_TTL_SECONDS } } : {}),
     introspection: !isProduction,
     csrfPrevention: true,
-    // Depth and alias limits (issue 5; the cost limit is a plugin below); a refused document never executes, so never enters the response cache.
+    // Depth and alias limits (the cost limit is a plugin below); a refused document never executes, so never enters the response cache.
     // Parse bound and validation rules shared with the WebSocket (graphql/prepare.ts).
     ...preparation.apolloOptions,
     // main.ts owns SIGTERM: Apollo's own handler would race it and hang app.stop().
@@ -390,7 +390,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             ]
           : []),
       ],
-      // The live dashboard page (issue 8): static files built by dashboard/build.ts.
+      // The live dashboard page: static files built by dashboard/build.ts.
       dashboard: createStaticSite({
         root: options.dashboardDir ?? defaultDashboardDir(),
         mountPath: '/dashboard',
@@ -413,7 +413,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       maxBodyBytes: config.maxBodyBytes,
       now: cache?.now,
       logger,
-      // One log line and one metrics sample per request; GET /metrics (issue 7).
+      // One log line and one metrics sample per request; GET /metrics.
       observe: createRequestObserver({ logger, metrics }),
       metrics,
       cors: createCors(config.corsOrigins),
@@ -434,7 +434,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     originAllowed: (origin, host) => originAllowed(config.corsOrigins, origin, host), // as for HTTP (http/cors.ts)
     logger,
   });
-  // Gauges read these at scrape time (issue 7).
+  // Gauges read these at scrape time.
   metrics.sources.cache = cache ? () => ({ stats: cache.stats, health: cache.health() }) : undefined;
   metrics.sources.live = () => ({ ws: ws.stats(), pubsub: pubsub.stats() });
   // Redis INFO at most every few seconds however often /metrics is scraped; the pool as counted.

@@ -47,11 +47,11 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Requests per minute per client IP and per user; 0 disables. Default 600. */
   rateLimitPerMinute: number;
-  /** Sign-in attempts per minute per client IP and email, and registrations per IP (issue 5); only while rateLimitPerMinute > 0. Default 10. */
+  /** Sign-in attempts per minute per client IP and email, and registrations per IP; only while rateLimitPerMinute > 0. Default 10. */
   loginRateLimitPerMinute: number;
   /** Proxies in front of the server whose X-Forwarded-For entries identify the client IP. Default 0 (the socket's peer). */
   trustProxy: number;
-  /** A GraphQL request still running after this many ms gets 503 SERVICE_UNAVAILABLE (issue 5). Default 15,000. */
+  /** A GraphQL request still running after this many ms gets 503 SERVICE_UNAVAILABLE. Default 15,000. */
   requestTimeoutMs: number;
   /** Seed a small demo data set when the database is empty. Default: on for embedded PGlite. */
   seedDemoData: boolean;

@@ -1,4 +1,4 @@
-// WEB_CONCURRENCY (SPEC §3): the primary process forks that many workers, each a whole Lifeline
+// WEB_CONCURRENCY: the primary process forks that many workers, each a whole Lifeline
 // instance (its own pools, L1 and subscriptions) sharing the port through node:cluster and
 // everything else through Redis, exactly as separate instances do. The primary serves nothing:
 // it restarts crashed workers, answers /metrics aggregation, and drains the workers on SIGTERM.

@@ -1,4 +1,4 @@
-// The `fanout` scenario (issue 6): live subscription delivery over two Lifeline instances
+// The `fanout` scenario: live subscription delivery over two Lifeline instances
 // sharing Redis, and the memory an idle subscription costs.
 //
 // Two Lifeline child processes (CACHE_MODE=full, one CACHE_PREFIX: one deployment) and two

@@ -1,4 +1,4 @@
-// The `mixed` scenario (issue 6): 95% reads over Zipf-skewed keys, 5% mutations with
+// The `mixed` scenario: 95% reads over Zipf-skewed keys, 5% mutations with
 // invalidation on, per cache mode, driven by bench/lib/mixed-client.ts in its own process
 // (see there for the workload and how stale reads are detected).
 import fs from 'node:fs';

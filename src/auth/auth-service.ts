@@ -159,7 +159,7 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       // lifetime, exactly when an operator may be signing out a stolen session. The client gets
       // SERVICE_UNAVAILABLE (retry later), not UNAUTHENTICATED (which would make it discard
       // perfectly good tokens). Anonymous requests need no lookup and keep working.
-      // This trades against SPEC §6.6 ("every query and mutation still succeeds when Redis is
+      // This trades against the promise ("every query and mutation still succeeds when Redis is
       // down") for authenticated operations; the Redis client's command timeout bounds the wait.
       // 'allow' is the opposite trade: availability first, revocations known to THIS instance
       // still enforced, others missed for at most the access-token lifetime.

@@ -1,6 +1,6 @@
-// Rate limits shared by every instance (SPEC §7, issue 5): rate-limiter-flexible's Redis
+// Rate limits shared by every instance (per user and per client address): rate-limiter-flexible's Redis
 // limiter on our ioredis client, its memory limiter without Redis. Redis trouble never
-// fails a request (SPEC §6.6): a call that errors or takes longer than timeoutMs is decided
+// fails a request (every query and mutation must still succeed from PostgreSQL while Redis is down): a call that errors or takes longer than timeoutMs is decided
 // by an in-process limiter instead (RLWrapperTimeouts + insuranceLimiter), so during an
 // outage each instance limits on its own.
 import { GraphQLError, getArgumentValues, Kind, type DocumentNode, type FieldNode, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';

@@ -41,7 +41,7 @@ export interface CacheOptions {
   sealer?: Sealer;
 }
 
-/** Observability hooks, called where things happen (issue 7); synchronous and must not throw. */
+/** Observability hooks, called where things happen; synchronous and must not throw. */
 export interface CacheObserver {
   /** One get(): the keys asked, what was served, its duration in s (null when skipped: the cache was unusable). */
   read(keys: string[], hits: ReadonlyMap<string, Hit<unknown>>, seconds: number | null): void;
@@ -314,7 +314,7 @@ export function createCache(options: CacheOptions): Cache {
   const invalidateTags = async (tags: string[]): Promise<{ ok: boolean; deleted: number }> => {
     if (!tags.length) return { ok: true, deleted: 0 };
     stats.invalidations++;
-    const started = performance.now(); // metrics (issue 7)
+    const started = performance.now(); // metrics
     // Tried even while the breaker is open, and retried briefly (a connection that was just
     // reset refuses commands until it reconnects): a lost invalidation costs the whole cache.
     try {
@@ -338,7 +338,7 @@ export function createCache(options: CacheOptions): Cache {
 
     async get<T>(scope: CacheScope, keys: string[], retried = false) {
       const hits = new Map<string, Hit<T>>();
-      // Metrics (issue 7): what this read served and how long it took (every return goes through done).
+      // Metrics: what this read served and how long it took (every return goes through done).
       const started = performance.now();
       const done = (skipped = false) => {
         options.observer?.read(keys, hits, skipped ? null : (performance.now() - started) / 1000);
@@ -508,7 +508,7 @@ export function createCache(options: CacheOptions): Cache {
         reason:
           suspect ??
           (unverified ? 'reconnecting to the cache store' : breakerOpen() ? 'cache store failing (circuit open)' : lapsed ? 'not cleared to serve (no serving lease)' : null),
-      // For the lifeline_cache_state gauge (issue 7).
+      // For the lifeline_cache_state gauge.
         state: suspect || lapsed ? 'suspended' : unverified ? 'reconnecting' : breakerOpen() ? 'circuit-open' : 'ok',
       };
     },

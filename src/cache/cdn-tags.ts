@@ -1,4 +1,4 @@
-// CDN purge tags (issue 7): a cacheable PUBLIC response names the entity and list tags it was
+// CDN purge tags: a cacheable PUBLIC response names the entity and list tags it was
 // built from in `Cache-Tag` (Cloudflare, Akamai: comma-separated) and `Surrogate-Key` (Fastly:
 // space-separated). They are the very tags Lifeline's invalidation uses, so a purger that
 // follows the invalidations (README, "CDN purge tags") purges the CDN's copies by the same names.

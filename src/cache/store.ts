@@ -1,6 +1,6 @@
 // The storage contract of the cache core, with Redis and in-process engines.
 // Keys given here are opaque entry keys; the store adds prefix and epoch.
-// Three operations carry the consistency design (CACHE-CONSISTENCY.md):
+// Three operations carry the consistency design (a global invalidation clock, fenced write-back, invalidation by tag):
 //  - read: one round trip returning the clock G (the caller's fence), the epoch,
 //    entries, and the stamps of L1 copies to validate;
 //  - write: stores each entry only if none of its tags was invalidated after the

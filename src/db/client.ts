@@ -52,7 +52,7 @@ export interface DatabaseOptions {
   dataDir?: string;
   /** Connection pool size (postgres.js). Default 10. */
   maxConnections?: number;
-  /** Give up connecting to the server after this many seconds. Default 3 (issue 5: a request fails fast when PostgreSQL is down). */
+  /** Give up connecting to the server after this many seconds. Default 3, so a request fails fast when PostgreSQL is down. */
   connectTimeoutSeconds?: number;
   /** Server-side statement_timeout in ms (postgres.js only); 0 = none. Default 0. */
   statementTimeoutMs?: number;
@@ -69,7 +69,7 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
     listeners.add(l);
     return () => listeners.delete(l);
   };
-  // Statement durations (issue 7, /metrics): from the driver call to its result or error.
+  // Statement durations (for /metrics): from the driver call to its result or error.
   const endListeners = new Set<(seconds: number, ok: boolean) => void>();
   const onStatementEnd = (l: (seconds: number, ok: boolean) => void) => {
     endListeners.add(l);
@@ -181,7 +181,7 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
 }
 
 /**
- * Times every statement drizzle issues through postgres.js (issue 7, /metrics). postgres.js has
+ * Times every statement drizzle issues through postgres.js (for /metrics). postgres.js has
  * no completion hook, so `unsafe()` (drizzle's one entry point) is wrapped on the client and on
  * the client of every transaction and savepoint, which postgres.js creates per scope.
  */

@@ -1,4 +1,4 @@
-// Operation limits (issue 5): depth, cost and alias count. Depth and aliases are a GraphQL
+// Operation limits: depth, cost and alias count. Depth and aliases are a GraphQL
 // validation rule (static: Apollo caches validation per document); the cost depends on the
 // page sizes, often variables (`first: $n`), so it is checked once the variables are known,
 // in didResolveOperation, before execution. Either way a refused operation never executes and

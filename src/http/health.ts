@@ -30,7 +30,7 @@ export async function checkReadiness(checks: DependencyCheck[], timeoutMs = 1000
   );
   const requiredDown = results.some(([c, r]) => !r.ok && !c.optional);
   const optionalDown = results.some(([c, r]) => !r.ok && c.optional);
-  // Redis down is not "unavailable": every query still succeeds from PostgreSQL (SPEC §6.6),
+  // Redis down is not "unavailable": every query still succeeds from PostgreSQL,
   // but /ready answers 503 so a load balancer prefers healthy instances.
   return {
     status: requiredDown ? 'unavailable' : optionalDown ? 'degraded' : 'ready',

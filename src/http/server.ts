@@ -35,18 +35,18 @@ export interface HttpHandlerOptions {
   checkSession(viewer: Viewer): Promise<void>;
   /** The operation's context; `request` is its state shared by reference (client address, cache scope, outcome). */
   context(viewer: Viewer | null, requestId: string, request: RequestState): GraphQLContext;
-  /** Takes one point from a client's budget (issue 5); unset = no rate limit. Applied before the cache, so hits count too. */
+  /** Takes one point from a client's budget; unset = no rate limit. Applied before the cache, so hits count too. */
   rateLimit?: (key: string) => Promise<RateLimitVerdict>;
   /** Proxies in front of the server whose X-Forwarded-For entries are trusted (see http/limits.ts). Default 0. */
   trustedProxies?: number;
-  /** A GraphQL execution still running after this many ms is answered with 503 SERVICE_UNAVAILABLE (issue 5); unset = no bound. */
+  /** A GraphQL execution still running after this many ms is answered with 503 SERVICE_UNAVAILABLE; unset = no bound. */
   requestTimeoutMs?: number;
   /** null when the full-response cache is off. */
   responseCache: ResponseCache | null;
   /** The one purge-tag header on cacheable PUBLIC responses, for the CDN in front (cache/cdn-tags.ts). Default 'off'. */
   cdnTags?: CdnTagMode;
   readiness: DependencyCheck[];
-  /** The dashboard page's static files (issue 8), answering /dashboard and /dashboard/*; unset = 404. */
+  /** The dashboard page's static files, answering /dashboard and /dashboard/*; unset = 404. */
   dashboard?: StaticSiteHandler;
   /** The offline GraphiQL page's static files, answering /graphiql and /graphiql/*; unset = 404. */
   graphiql?: StaticSiteHandler;
@@ -205,7 +205,7 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
   // x-cache too: every /graphql answer says whether the response cache served it.
   const refusedHeaders = { ...policy.headers({ kind: 'not-stored', reason: 'error', revalidated: false }, false), 'x-cache': 'BYPASS' };
   const graphqlError = (res: ServerResponse, status: number, message: string, code: string, extensions: Record<string, unknown> = {}) => {
-    noteErrors(res, [code]); // request log and metrics (issue 7)
+    noteErrors(res, [code]); // request log and metrics
     sendJson(res, status, { errors: [{ message, extensions: { ...extensions, code } }] }, refusedHeaders);
   };
 
@@ -246,7 +246,7 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     const caching = withVary(res, policy.headers(outcome, outcome.kind === 'stored' && (req.method ?? 'GET').toUpperCase() === 'GET'));
     for (const [key, value] of Object.entries(caching)) res.setHeader(key, value);
     res.setHeader('x-cache', xCache);
-    noteResponse(res, executed.outcome, executed.body); // request log and metrics (issue 7)
+    noteResponse(res, executed.outcome, executed.body); // request log and metrics
     if (executed.status === 200 && notModified(req, res, caching)) return;
     res.setHeader('content-length', Buffer.byteLength(executed.body));
     res.statusCode = wireStatus(executed);
@@ -300,7 +300,7 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
       if (!(err instanceof GraphQLError)) throw err;
       viewer = err;
     }
-    // Rate limit (issue 5): its Redis round trip overlaps the body read and the cache lookup; its
+    // Rate limit: its Redis round trip overlaps the body read and the cache lookup; its
     // verdict is awaited before anything is served or executed, cache hits included.
     // The client's address (X-Forwarded-For only from TRUST_PROXY proxies): the request budget's key, and the sign-in limiter's.
     const ip = clientIp(req, options.trustedProxies);
@@ -444,7 +444,7 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     const requestId = (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || randomUUID();
     res.setHeader('x-request-id', requestId);
     const url = new URL(req.url ?? '/', 'http://localhost');
-    options.observe?.(req, res, requestId, url.pathname); // request log and metrics (issue 7)
+    options.observe?.(req, res, requestId, url.pathname); // request log and metrics
     const run = async () => {
       if (options.cors?.(req, res)) return; // a preflight, answered: CORS before CSRF and every other check
       // Issue 5: the same nesting bound for GET's variables and extensions as for POST bodies.
@@ -461,14 +461,14 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
           return sendJson(res, report.status === 'ready' ? 200 : 503, report, { 'cache-control': 'no-store' });
         }
         case '/metrics': {
-          // Prometheus text format (observability/metrics.ts, issue 7).
+          // Prometheus text format (observability/metrics.ts).
           if (!options.metrics) return sendJson(res, 404, { error: 'Metrics are not enabled.' });
           const text = await options.metrics.scrape();
           res.writeHead(200, { 'content-type': options.metrics.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
           return void res.end(text);
         }
         default:
-          // The live dashboard page (issue 8): /dashboard and the files under it (http/static.ts).
+          // The live dashboard page: /dashboard and the files under it (http/static.ts).
           if (options.dashboard && (url.pathname === '/dashboard' || url.pathname.startsWith('/dashboard/'))) return options.dashboard(req, res, url.pathname);
           if (options.graphiql && (url.pathname === '/graphiql' || url.pathname.startsWith('/graphiql/'))) return options.graphiql(req, res, url.pathname);
           return sendJson(res, 404, { error: `No route for ${url.pathname}. GraphQL lives at /graphql.` });

@@ -1,4 +1,4 @@
-// The dashboard page's built files (issue 8), served from memory under one URL prefix.
+// The dashboard page's built files, served from memory under one URL prefix.
 //
 // Closed world: the files under `root` are listed once, and only a request naming one of them
 // exactly gets it. A path is never joined onto `root` from the URL, so `..`, encoded slashes,

@@ -1,4 +1,4 @@
-// Prometheus metrics for GET /metrics (SPEC §4, §6.7; issue 7). One Registry per app instance
+// Prometheus metrics for GET /metrics. One Registry per app instance
 // (tests run several instances in one process, so never prom-client's global registry). What
 // the code can count where it happens is counted there (HTTP requests, cache reads, SQL
 // statements, Redis errors, event lag); gauges read existing state at scrape time.

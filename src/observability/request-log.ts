@@ -1,4 +1,4 @@
-// One structured log line and one metrics sample per HTTP request (issue 7), written when the
+// One structured log line and one metrics sample per HTTP request, written when the
 // response ends. The HTTP adapter notes what it learns on the way (the operation's name, the
 // error codes of the answer) with noteOperation/noteResponse/noteErrors; the rest (status,
 // x-cache, duration) is read off the response itself.

@@ -4,7 +4,7 @@
 // middle of a write and starts a replacement, then silently partitions the first one again.
 // Every operation is recorded with its invocation and completion time; the history checker
 // (test/helpers/history.ts) then fails any read that returned a state older than a write
-// acknowledged before the read began (SPEC §6.4), and the test prints how many it checked.
+// acknowledged before the read began, and the test prints how many it checked.
 //
 // Registers and how their states are numbered (0 = as seeded, before the run):
 //   donor:<id>.name / .city   one writing client per donor, a counter per donor in the written

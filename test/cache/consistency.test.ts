@@ -1,6 +1,6 @@
 // The history checker: concurrent readers and writers over two instances for a bounded
 // time. Every read that starts after a write's acknowledgement must reflect that write
-// (SPEC §6.4). Run once as shipped (zero violations) and once with invalidation
+//. Run once as shipped (zero violations) and once with invalidation
 // switched off, where it must find violations: proof that the checker can see them.
 import type { AppOptions } from '../../src/app.js';
 import { startInstance, type Instance } from '../helpers/app.js';

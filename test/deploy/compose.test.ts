@@ -1,5 +1,5 @@
 // docker-compose.yml, deploy/nginx.conf and the Dockerfile, checked without a Docker engine
-// (issue 7): `docker-compose config` parses, validates and interpolates the compose file the way
+//: `docker-compose config` parses, validates and interpolates the compose file the way
 // `up` would; the assertions then check what the deployment relies on; `nginx -t` checks the
 // load balancer's configuration with the same parser the nginx image runs.
 import { spawnSync } from 'node:child_process';

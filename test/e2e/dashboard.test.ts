@@ -1,4 +1,4 @@
-// The operations dashboard (issue 8) in a real browser: Debian's headless Chromium, driven by
+// The operations dashboard in a real browser: Debian's headless Chromium, driven by
 // playwright-core, against real instances on PostgreSQL and Redis. The page loads with its query,
 // follows mutations through graphql-ws within a second, and when its server goes away and comes
 // back on the same port it reconnects by itself, resumes its subscriptions after the last event
@@ -19,7 +19,7 @@ import { operationsOpen } from '../subscriptions/helpers.js';
 
 /** The page's three subscriptions: stats, emergencies, donations. */
 const PAGE_SUBSCRIPTIONS = 3;
-/** Issue 8: the page shows a mutation's effect within a second of its acknowledgement. */
+/** the page shows a mutation's effect within a second of its acknowledgement. */
 const LIVE_WITHIN_MS = 1000;
 
 // The page's global, for the functions playwright runs inside it (this project's lib has no DOM).

@@ -1,4 +1,4 @@
-// WEB_CONCURRENCY=2 (SPEC §3): one port, two worker processes that share the cache, sessions
+// WEB_CONCURRENCY=2: one port, two worker processes that share the cache, sessions
 // and invalidation through Redis like separate instances; a crashed worker is replaced; /metrics
 // answers for all workers; SIGTERM drains every worker and the primary exits 0.
 import { spawn, spawnSync } from 'node:child_process';

@@ -1,4 +1,4 @@
-// Bad input at the transport level (SPEC §7, issue 5): one table of malformed requests, each
+// Bad input at the transport level: one table of malformed requests, each
 // answered with a clear status and extensions.code, none crashing the server, none writing a
 // row. test/modules/mutations.test.ts covers each mutation's own rules with literals; this file
 // covers what arrives before or around them: bodies, content types, variables and their

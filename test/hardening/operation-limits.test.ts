@@ -1,4 +1,4 @@
-// Operation limits (SPEC §7, issue 5): depth, cost, aliases, batching, body size, CSRF, and
+// Operation limits: depth, cost, aliases, batching, body size, CSRF, and
 // introspection / landing page off in production. Each refused request leaves the server answering.
 import { createHash } from 'node:crypto';
 import { startInstance, type Instance } from '../helpers/app.js';

@@ -1,4 +1,4 @@
-// PostgreSQL down (issue 5): cached queries are still answered, everything else (all mutations
+// PostgreSQL down: cached queries are still answered, everything else (all mutations
 // included) fails fast with SERVICE_UNAVAILABLE, nothing hangs, and the instance recovers by
 // itself once PostgreSQL is back. Uses this file's own postgres, never the shared one.
 import { createDatabase } from '../../src/db/client.js';

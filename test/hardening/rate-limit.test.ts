@@ -1,4 +1,4 @@
-// Rate limits (SPEC §7, issue 5): per client IP and per user, shared by every instance through
+// Rate limits: per client IP and per user, shared by every instance through
 // Redis, applied before the response cache (hits count too); sign-in attempts limited harder.
 import { startInstance, type Instance } from '../helpers/app.js';
 import { login, useSeededDatabase } from '../helpers/fixtures.js';

@@ -1,4 +1,4 @@
-// Redis killed, then hung, under load (SPEC §6.6, issue 5): with readers running continuously on
+// Redis killed, then hung, under load: with readers running continuously on
 // two instances and a writer changing one donor, every request keeps succeeding, none takes longer
 // than a bound, /ready says `degraded` and why, and once Redis is back no read returns a value
 // older than a write that had already been acknowledged when the read started. Rate limiting is

@@ -1,4 +1,4 @@
-// CDN purge tags (issue 7): cacheable PUBLIC responses name their entity and list tags in
+// CDN purge tags: cacheable PUBLIC responses name their entity and list tags in
 // Cache-Tag and Surrogate-Key, on the MISS and on every HIT, bounded in size; the tags a
 // mutation invalidates (published on the invalidation channel) name the responses it changed.
 import { cdnTagHeader, MAX_CDN_TAG_BYTES } from '../../src/cache/cdn-tags.js';

@@ -104,7 +104,7 @@ test('with the state Redis down, the cache on its own Redis stays in use and ser
   expect(await cityOn(b, '23')).toBe(await cityOn(a, '23'));
   await state.kill();
   try {
-    // Sessions are unreachable: a signed, unexpired access token is admitted (SPEC §6.6).
+    // Sessions are unreachable: a signed, unexpired access token is admitted.
     const res = await gql(a.url, UPDATE, { id: '23', c: 'StateDown' }, { token: session.accessToken });
     expect(expectNoErrors(res).updateDonor.city).toBe('StateDown');
     expect(await cityOn(b, '23')).toBe('StateDown');

@@ -1,4 +1,4 @@
-// Jest globalSetup of the `cluster` project (issue 7): the cache and subscription suites again,
+// Jest globalSetup of the `cluster` project: the cache and subscription suites again,
 // against a local three-master Redis Cluster. PostgreSQL (and the standalone Redis the other
 // project uses) come from the ordinary globalSetup, run here too when this project runs alone
 // (`jest --selectProjects cluster`). The cluster's node list reaches the workers as

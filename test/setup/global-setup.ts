@@ -1,4 +1,4 @@
-// Jest globalSetup (SPEC §2): use DATABASE_URL / REDIS_URL when set, otherwise start throwaway
+// Jest globalSetup: use DATABASE_URL / REDIS_URL when set, otherwise start throwaway
 // `postgres` and `redis-server` processes on free ports; then build a migrated template database
 // that every test file clones. Workers learn the URLs from TEST_PG_ADMIN_URL / TEST_REDIS_URL.
 //
@@ -186,7 +186,7 @@ async function startRedis(state: RunState): Promise<string> {
   }
 }
 
-// ---------------------------------------------------------------- Redis Cluster (issue 7)
+// ---------------------------------------------------------------- Redis Cluster
 
 /**
  * A port whose cluster bus port (port + 10000) is free too. The kernel's ephemeral ports are
