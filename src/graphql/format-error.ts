@@ -48,24 +48,17 @@ export function formatError({ maskInternal, logger }: { maskInternal: boolean; l
       return { message: 'persistedQuery must be { "version": 1, "sha256Hash": "<hex>" }.', extensions: { code: 'PERSISTED_QUERY_NOT_SUPPORTED' } };
     }
     const original = unwrapResolverError(error);
-    if (isTextEncodingRefusal(original)) {
-      return {
-        message: 'Text arguments must not contain the NUL character (\\u0000).',
-        locations: formatted.locations,
-        path: formatted.path,
-        extensions: { code: ErrorCode.BAD_USER_INPUT },
-      };
-    }
-    if (isDatabaseUnavailable(original)) {
-      return {
-        message: 'The database is unavailable; try again shortly.',
-        locations: formatted.locations,
-        path: formatted.path,
-        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE },
-      };
-    }
+    // The same error at the same place in the result, with a message and code of ours.
+    const replaced = (message: string, replacementCode: string): GraphQLFormattedError => ({
+      message,
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: replacementCode },
+    });
+    if (isTextEncodingRefusal(original)) return replaced('Text arguments must not contain the NUL character (\\u0000).', ErrorCode.BAD_USER_INPUT);
+    if (isDatabaseUnavailable(original)) return replaced('The database is unavailable; try again shortly.', ErrorCode.SERVICE_UNAVAILABLE);
     logger.error({ err: original, path: formatted.path }, 'unexpected error');
     if (!maskInternal) return formatted;
-    return { message: 'Internal server error.', locations: formatted.locations, path: formatted.path, extensions: { code } };
+    return replaced('Internal server error.', code);
   };
 }
