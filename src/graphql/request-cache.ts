@@ -56,28 +56,13 @@ function noteRead(rc: RequestCache | null, tags: Iterable<string>): void {
  * for its values, tagged with the list's tag and its elements' tags, and tags the response.
  * `fetch` gets the values that missed and answers one page per value, in order.
  */
-export async function readLists<R, E>(
+export function readLists<R, E>(
   rc: RequestCache | null,
   list: ListDecl<R, E>,
   values: Params[],
   fetch: (missing: Params[]) => Promise<E[][]>,
 ): Promise<E[][]> {
-  const byKey = new Map(values.map((v) => [list.key(v), v]));
-  noteRead(rc, values.map((v) => list.tag(v)));
-  const found = await readThroughMany<E[]>(
-    rc,
-    list.type,
-    [...byKey.keys()],
-    async (missing) => {
-      const wanted = missing.map((k) => byKey.get(k)!);
-      const pages = await fetch(wanted);
-      if (pages.length !== wanted.length) throw new ForeignKeyError(`${list.name}: asked for ${wanted.length} pages, got ${pages.length}`);
-      return new Map(wanted.map((v, i) => [list.key(v), pages[i]!]));
-    },
-    (key, rows) => [list.tag(byKey.get(key)!), ...rows.flatMap((r) => list.elementTags(r))],
-    true,
-  );
-  return values.map((v) => found.get(list.key(v))!);
+  return readPerValue(rc, list, values, list.key, 'pages', fetch, (rows) => rows.flatMap((r) => list.elementTags(r)));
 }
 
 /** One read of a declared list. */
@@ -87,28 +72,44 @@ export async function readList<R, E>(rc: RequestCache | null, list: ListDecl<R, 
 }
 
 /** Counts of a declared list for many filter values, cached under its count key and tagged with its tag. */
-export async function readCounts(
+export function readCounts(
   rc: RequestCache | null,
   list: ListDecl<unknown, unknown>,
   values: Params[],
   fetch: (missing: Params[]) => Promise<number[]>,
 ): Promise<number[]> {
-  const byKey = new Map(values.map((v) => [list.countKey(v), v]));
+  return readPerValue(rc, list, values, list.countKey, 'counts', fetch, () => []);
+}
+
+/**
+ * What pages and counts share: one cached value per filter values under `keyOf`, tagged with the
+ * list's tag (plus `extraTags` of the value), `fetch` answering the misses one per value, in order.
+ */
+async function readPerValue<V, R, E>(
+  rc: RequestCache | null,
+  list: ListDecl<R, E>,
+  values: Params[],
+  keyOf: (v: Params) => string,
+  what: string,
+  fetch: (missing: Params[]) => Promise<V[]>,
+  extraTags: (value: V) => string[],
+): Promise<V[]> {
+  const byKey = new Map(values.map((v) => [keyOf(v), v]));
   noteRead(rc, values.map((v) => list.tag(v)));
-  const found = await readThroughMany<number>(
+  const found = await readThroughMany<V>(
     rc,
     list.type,
     [...byKey.keys()],
     async (missing) => {
       const wanted = missing.map((k) => byKey.get(k)!);
-      const counts = await fetch(wanted);
-      if (counts.length !== wanted.length) throw new ForeignKeyError(`${list.name}: asked for ${wanted.length} counts, got ${counts.length}`);
-      return new Map(wanted.map((v, i) => [list.countKey(v), counts[i]!]));
+      const answers = await fetch(wanted);
+      if (answers.length !== wanted.length) throw new ForeignKeyError(`${list.name}: asked for ${wanted.length} ${what}, got ${answers.length}`);
+      return new Map(wanted.map((v, i) => [keyOf(v), answers[i]!]));
     },
-    (key) => [list.tag(byKey.get(key)!)],
+    (key, value) => [list.tag(byKey.get(key)!), ...extraTags(value)],
     true,
   );
-  return values.map((v) => found.get(list.countKey(v))!);
+  return values.map((v) => found.get(keyOf(v))!);
 }
 
 export async function readCount(rc: RequestCache | null, list: ListDecl<unknown, unknown>, values: Params, fetch: () => Promise<number>): Promise<number> {
