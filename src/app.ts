@@ -10,7 +10,7 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { GraphQLError } from 'graphql';
 import { createApolloRedisStore, PERSISTED_QUERY_TTL_SECONDS } from './cache/apollo-kv.js';
 import { createCache, type Cache } from './cache/cache.js';
-import { createKeyspace, isPrivateResponseKey } from './cache/keys.js';
+import { createKeyspace, isPrivateResponseKey, publicResponseHash } from './cache/keys.js';
 import { createSealer } from './cache/seal.js';
 import { createMemoryStore } from './cache/memory-store.js';
 import { createRedisStore, logEvictionPolicy } from './cache/redis-store.js';
@@ -216,16 +216,28 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       })
     : null;
   // ---- end of invalidation outbox ----------------------------------------------------------------
+  // Told of the shared responses each invalidation deleted, this instance's and (over the channel
+  // below) every other instance's: the refresher recomputes the hot ones.
+  const invalidationListeners: ((dropped: string[]) => void)[] = [];
+  if (cache) cache.onInvalidated = (_tags, dropped) => invalidationListeners.forEach((l) => l(dropped));
   let l1Subscriber: RedisClient | null = null;
-  if (cache && cacheRedis && config.cacheL1Mb > 0) {
+  if (cache && cacheRedis && (config.cacheL1Mb > 0 || config.cacheRefresh)) {
     // Tell every instance to drop its L1 copies of what was just invalidated (memory hygiene;
-    // correctness does not wait for this message: L1 copies are validated on every use).
+    // correctness does not wait for this message: L1 copies are validated on every use), and
+    // which shared responses were deleted (an instance that served one recently may refresh it).
     const channel = `${config.cachePrefix}cache:invalidated`;
     l1Subscriber = createRedisClient({ url: cacheRedisUrl!, cluster: cacheRedisCluster, name: 'cache-l1', logger, failFast: false, tlsCa: config.redisTlsCa });
     metrics.watchRedis(l1Subscriber, 'cache-l1');
-    l1Subscriber.on('message', (_channel: string, message: string) => cache.dropLocal(message.split('\n')));
+    l1Subscriber.on('message', (_channel: string, message: string) => {
+      const { tags, dropped } = parseInvalidationMessage(message);
+      cache.dropLocal(tags);
+      invalidationListeners.forEach((l) => l(dropped));
+    });
     void l1Subscriber.subscribe(channel).catch((err: Error) => logger.warn({ err: err.message }, 'cache L1 drop channel unavailable'));
-    cache.onInvalidated = (tags) => void cacheRedis.publish(channel, tags.join('\n')).catch(() => {});
+    cache.onInvalidated = (tags, dropped) => {
+      invalidationListeners.forEach((l) => l(dropped));
+      void cacheRedis.publish(channel, JSON.stringify({ tags, dropped })).catch(() => {});
+    };
   }
   if (cache && cacheRedis) {
     // A restarted or failed-over Redis gets a new run_id: the cache then moves to a new epoch.
@@ -242,12 +254,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // new epoch exactly as a client's miss would be. Its own replays are not counted as traffic.
   const warmHeader = randomBytes(12).toString('hex');
   const warmer =
-    cache && responseCache && config.cacheWarmTop > 0
+    cache && responseCache && (config.cacheWarmTop > 0 || config.cacheRefresh)
       ? createWarmer<ReplayableRequest>({
           top: config.cacheWarmTop,
           ...options.warm,
           logger,
           onWarmed: () => metrics.cacheWarmed(),
+          onRefreshed: () => metrics.cacheRefreshed(),
+          // One instance recomputes each dropped response; the lease outlives a slow replay only briefly.
+          claimRefresh: config.cacheRefresh
+            ? async (key) => {
+                const release = await cache.tryLease(cache.newScope(), `refresh:${key}`, 2_000);
+                return typeof release === 'function' ? release : false;
+              }
+            : undefined,
           // Held for the epoch's first minutes and never released: one instance refills each epoch.
           claim: async (epoch) => typeof (await cache.tryLease({ ...cache.newScope(), epoch }, 'warm', 600_000)) === 'function',
           execute: async (request) => {
@@ -265,7 +285,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           },
         })
       : null;
-  if (cache && warmer) cache.onEpochMoved = (epoch) => warmer.epochMoved(epoch);
+  if (cache && warmer) {
+    cache.onEpochMoved = (epoch) => warmer.epochMoved(epoch);
+    invalidationListeners.push((dropped) => warmer.dropped(dropped.map(publicResponseHash).filter((h): h is string => h !== null)));
+  }
   // ---- end of warming -----------------------------------------------------------------------
   // First relay round (bounded): applies what is outstanding and takes the lease, so the cache serves from the first request.
   await outbox?.start();
@@ -372,6 +395,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       requestTimeoutMs: config.requestTimeoutMs,
       responseCache,
       rememberPublic: warmer ? (hash, request, req) => req.headers['x-lifeline-warm'] !== warmHeader && warmer.remember(hash, request) : undefined,
+      internalRequest: (req) => req.headers['x-lifeline-warm'] === warmHeader,
       cdnTags: config.cdnTags,
       readiness: [
         { name: 'postgres', ping: () => database.ping() },
@@ -490,4 +514,21 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       return stopping;
     },
   };
+}
+
+/**
+ * A message on the invalidation channel: JSON {tags, dropped}; a bare newline-separated tag list
+ * is what instances of the previous release send during a rolling upgrade.
+ */
+export function parseInvalidationMessage(message: string): { tags: string[]; dropped: string[] } {
+  if (message.startsWith('{')) {
+    try {
+      const parsed = JSON.parse(message) as { tags?: unknown; dropped?: unknown };
+      const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+      return { tags: strings(parsed.tags), dropped: strings(parsed.dropped) };
+    } catch {
+      return { tags: [], dropped: [] };
+    }
+  }
+  return { tags: message.split('\n'), dropped: [] };
 }

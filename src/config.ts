@@ -63,6 +63,8 @@ export interface Config {
   cacheL1Mb: number;
   /** How many of the hottest public responses to refill after an epoch move (cache/warmer.ts); 0 turns warming off. Default 50. */
   cacheWarmTop: number;
+  /** Recompute hot shared responses at once when a write drops them (cache/warmer.ts), instead of leaving each to its next reader. Default true. */
+  cacheRefresh: boolean;
   /** Longest one cache call may take before the request goes on from PostgreSQL, in ms. Default 250. */
   cacheTimeoutMs: number;
   /** The one purge-tag header (Cache-Tag or Surrogate-Key) cacheable PUBLIC responses carry for the CDN in front; 'off' (default) sends none. */
@@ -137,6 +139,7 @@ const envSchema = z.object({
   CACHE_MODE: z.enum(['off', 'entity', 'full'], { error: () => 'CACHE_MODE must be off, entity or full' }).default('full'),
   CACHE_L1_MB: int('CACHE_L1_MB', 0, 16_384).default(64),
   CACHE_WARM_TOP: int('CACHE_WARM_TOP', 0, 10_000).default(50),
+  CACHE_REFRESH: z.enum(['0', '1', 'true', 'false'], { error: () => 'CACHE_REFRESH must be 0 or 1' }).optional(),
   CACHE_TIMEOUT_MS: int('CACHE_TIMEOUT_MS', 10, 10_000).default(250),
   CDN_TAGS: z.enum(CDN_TAG_MODES, { error: () => `CDN_TAGS must be one of ${CDN_TAG_MODES.join(', ')}` }).optional(),
   CORS_ORIGINS: z.string().optional(),
@@ -248,6 +251,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cacheMode: e.CACHE_MODE,
     cacheL1Mb: e.CACHE_L1_MB,
     cacheWarmTop: e.CACHE_WARM_TOP,
+    cacheRefresh: e.CACHE_REFRESH === undefined ? true : truthy(e.CACHE_REFRESH),
     cacheTimeoutMs: e.CACHE_TIMEOUT_MS,
     cdnTags: e.CDN_TAGS ?? 'off',
     corsOrigins: e.CORS_ORIGINS !== undefined ? parseCorsOrigins(e.CORS_ORIGINS) : e.NODE_ENV === 'production' ? [] : DEVELOPMENT_CORS_ORIGINS,

@@ -71,6 +71,11 @@ export interface CacheScope {
    * be trusted, and a copy of a copy would otherwise start that life afresh.
    */
   expiresAt: number;
+  /**
+   * How many times this operation's reads went to the source (the database) for what the cache
+   * did not have; 0 means its result was assembled from cached entries alone.
+   */
+  fetches: number;
 }
 
 export interface Hit<T> {
@@ -129,8 +134,11 @@ export interface Cache {
   invalidate(tags: string[]): Promise<number>;
   /** invalidate(), telling whether the store acknowledged it (false: it may not have happened; the cache is then suspended). */
   tryInvalidate(tags: string[]): Promise<boolean>;
-  /** Called after each successful invalidation (e.g. to tell other instances to drop L1 copies). */
-  onInvalidated?: (tags: string[]) => void;
+  /**
+   * Called after each successful invalidation (e.g. to tell other instances to drop L1 copies),
+   * with the shared response keys it deleted (so hot ones can be recomputed once, at once).
+   */
+  onInvalidated?: (tags: string[], droppedResponses: string[]) => void;
   /** Drops everything: nothing written before is read again. */
   bumpEpoch(): Promise<void>;
   /** Called whenever this instance starts reading and writing under another epoch (its own purge or recovery, or one seen in a read), e.g. to warm the new one. */
@@ -318,9 +326,9 @@ export function createCache(options: CacheOptions): Cache {
     // Tried even while the breaker is open, and retried briefly (a connection that was just
     // reset refuses commands until it reconnects): a lost invalidation costs the whole cache.
     try {
-      const { deleted } = await retryBriefly(() => withTimeout(store.invalidate(tags)));
+      const { deleted, dropped } = await retryBriefly(() => withTimeout(store.invalidate(tags)));
       options.observer?.invalidated((performance.now() - started) / 1000);
-      cache.onInvalidated?.(tags);
+      cache.onInvalidated?.(tags, dropped);
       return { ok: true, deleted };
     } catch (err) {
       options.observer?.invalidated((performance.now() - started) / 1000);
@@ -334,7 +342,7 @@ export function createCache(options: CacheOptions): Cache {
   const cache: Cache = {
     stats,
     now: clock,
-    newScope: () => ({ fence: null, epoch, tags: new Set(), writable: true, expiresAt: Infinity }),
+    newScope: () => ({ fence: null, epoch, tags: new Set(), writable: true, expiresAt: Infinity, fetches: 0 }),
 
     async get<T>(scope: CacheScope, keys: string[], retried = false) {
       const hits = new Map<string, Hit<T>>();
@@ -385,6 +393,9 @@ export function createCache(options: CacheOptions): Cache {
         stats.misses += keys.length;
         return done();
       }
+      // L1 copies replaced in L2 by a newer write (a refresh, another instance's miss): their new
+      // value is read in a second round trip rather than counted as a miss and recomputed.
+      const replaced: string[] = [];
       fromL1.forEach(([key, local], i) => {
         // An L1 copy is current only while L2 still holds the very write it came from:
         // an invalidation deletes that entry, a newer write changes its stamp.
@@ -393,11 +404,27 @@ export function createCache(options: CacheOptions): Cache {
           stats.hits.l1++;
         } else {
           l1?.delete(`${scope.epoch}:${key}`);
-          stats.misses++;
+          if (result.stamps[i]) replaced.push(key);
+          else stats.misses++;
         }
       });
-      fromL2.forEach((key, i) => {
-        const entry = decodeEntry(result.values[i]);
+      const l2Keys = fromL2;
+      const l2Values = result.values;
+      if (replaced.length) {
+        try {
+          const again = await withTimeout(batchedRead(scope.epoch, replaced, []));
+          // Under another epoch now: those values are not this operation's to use.
+          if (again.epoch === scope.epoch) {
+            l2Keys.push(...replaced);
+            l2Values.push(...again.values);
+          } else stats.misses += replaced.length;
+        } catch (err) {
+          fail('read', err);
+          stats.misses += replaced.length;
+        }
+      }
+      l2Keys.forEach((key, i) => {
+        const entry = decodeEntry(l2Values[i]);
         // A sealed entry that does not open (another key's bytes, an older epoch's, tampered) is a miss.
         const payload = entry && sealer?.applies(key) ? sealer.open(scope.epoch, key, entry.payload) : entry?.payload;
         if (!entry || payload == null) {
@@ -462,6 +489,7 @@ export function createCache(options: CacheOptions): Cache {
         } else missing.push(key);
       }
       if (missing.length) {
+        scope.fetches++;
         const fetched = await fetch(missing);
         const items: StoreItem<T>[] = [];
         for (const [key, value] of fetched) {

@@ -65,5 +65,7 @@ export const privateResponseKey = (userId: string | number, hash: string) => `re
 /** Whether a cache key is a user's private response (those are encrypted at rest: cache/seal.ts). */
 export const isPrivateResponseKey = (key: string) => key.startsWith('resp:user:');
 export const publicResponseKey = (hash: string) => `resp:public:${hash}`;
+/** The request hash a shared response key names (the inverse of publicResponseKey); null for any other key. */
+export const publicResponseHash = (key: string) => (key.startsWith('resp:public:') ? key.slice('resp:public:'.length) : null);
 /** Every private entry of a user is indexed under this tag. */
 export const userTag = (userId: string | number) => `user:${userId}`;

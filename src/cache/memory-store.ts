@@ -1,7 +1,8 @@
 // The in-process engine for a single instance without Redis: the same contract,
 // the same fencing, so code above it cannot tell the difference.
 import { STAMP_LENGTH } from './codec.js';
-import { VERSION_TTL_MS, type CacheStore, type WriteItem } from './store.js';
+import { publicResponseKey } from './keys.js';
+import { MAX_DROPPED_REPORTED, VERSION_TTL_MS, type CacheStore, type WriteItem } from './store.js';
 
 interface Slot<T> {
   value: T;
@@ -66,13 +67,19 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CacheStore 
     async invalidate(tags) {
       const g = ++clock;
       let deleted = 0;
+      const dropped = new Set<string>();
+      const responsePrefix = full(String(epoch), publicResponseKey(''));
       for (const tag of tags) {
         versions.set(tag, { value: g, expiresAt: now() + VERSION_TTL_MS });
         const idxKey = full(String(epoch), tag);
-        for (const key of live(indexes, idxKey) ?? []) if (entries.delete(key)) deleted++;
+        for (const key of live(indexes, idxKey) ?? []) {
+          if (!entries.delete(key)) continue;
+          deleted++;
+          if (key.startsWith(responsePrefix) && dropped.size < MAX_DROPPED_REPORTED) dropped.add(key.slice(String(epoch).length + 1));
+        }
         indexes.delete(idxKey);
       }
-      return { clock: g, deleted };
+      return { clock: g, deleted, dropped: [...dropped] };
     },
     async tryLease(e, key, token, ttlMs) {
       const k = full(e, key);

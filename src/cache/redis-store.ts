@@ -3,7 +3,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.js';
 import { STAMP_LENGTH } from './codec.js';
 import { VERSION_BUCKETS, type Keyspace } from './keys.js';
-import { VERSION_TTL_MS, type CacheStore, type ReadResult, type WriteItem } from './store.js';
+import { MAX_DROPPED_REPORTED, VERSION_TTL_MS, type CacheStore, type ReadResult, type WriteItem } from './store.js';
 
 // Every key a script touches is `base ..` something (keys.ts): one hash tag, so one Cluster
 // slot. KEYS names the fixed key (the meta hash) so that a cluster client routes the script to
@@ -221,11 +221,16 @@ return out
 `;
 
 // KEYS[1]: the meta hash. ARGV: base, versionTtlMs, candidate epoch, max fields per bucket, tags...
+// Returns {clock, deleted, dropped shared response keys...}.
 const INVALIDATE = `${PRELUDE}
+local MAX_DROPPED = ${MAX_DROPPED_REPORTED}
 local base, verTtl, candidate, maxFields = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 local epoch = meta(KEYS[1], base, candidate, verTtl)
 local g = redis.call('HINCRBY', KEYS[1], 'clock', 1)
 local deleted = 0
+-- The shared responses this deleted, for whoever refreshes hot ones (a bounded number).
+local responsePrefix = base .. epoch .. ':resp:public:'
+local dropped, seenDropped = {}, {}
 for i = 5, #ARGV do
   local tag = ARGV[i]
   local bucket = bucketOf(base, epoch, tag)
@@ -237,6 +242,13 @@ for i = 5, #ARGV do
   redis.call('PEXPIRE', bucket, verTtl)
   local idx = base .. epoch .. ':idx:' .. tag
   local members = redis.call('SMEMBERS', idx)
+  for j = 1, #members do
+    local m = members[j]
+    if #dropped < MAX_DROPPED and not seenDropped[m] and string.sub(m, 1, #responsePrefix) == responsePrefix then
+      seenDropped[m] = true
+      dropped[#dropped + 1] = string.sub(m, #base + #epoch + 2)
+    end
+  end
   for s = 1, #members, 500 do
     local chunk = {}
     for j = s, math.min(s + 499, #members) do chunk[#chunk + 1] = members[j] end
@@ -244,7 +256,7 @@ for i = 5, #ARGV do
   end
   redis.call('UNLINK', idx)
 end
-return {g, deleted}
+return {g, deleted, unpack(dropped)}
 `;
 
 // A new epoch, the clock going on. KEYS[1]: the meta hash. ARGV: base, epoch, versionTtlMs.
@@ -263,7 +275,7 @@ const SERVER_INFO = `return redis.call('INFO', 'server')`;
 type Scripted = (Redis | Cluster) & {
   lifelineCacheRead(...args: (string | number)[]): Promise<(string | number | null)[]>;
   lifelineCacheWrite(...args: (string | number)[]): Promise<number[]>;
-  lifelineCacheInvalidate(...args: (string | number)[]): Promise<[number, number]>;
+  lifelineCacheInvalidate(...args: (string | number)[]): Promise<[number, number, ...string[]]>;
   lifelineCacheBump(...args: (string | number)[]): Promise<string>;
   lifelineCacheRelease(key: string, token: string): Promise<number>;
   lifelineCacheServerInfo(key: string): Promise<string>;
@@ -328,9 +340,9 @@ export function createRedisStore(redis: Redis | Cluster, keys: Keyspace, options
       return result.map((r) => r === 1);
     },
     async invalidate(tags) {
-      if (!tags.length) return { clock: 0, deleted: 0 };
-      const [clock, deleted] = await client.lifelineCacheInvalidate(keys.meta, keys.base, VERSION_TTL_MS, freshEpoch(), options.maxTagsPerBucket ?? MAX_TAGS_PER_BUCKET, ...tags);
-      return { clock: Number(clock), deleted: Number(deleted) };
+      if (!tags.length) return { clock: 0, deleted: 0, dropped: [] };
+      const [clock, deleted, ...dropped] = await client.lifelineCacheInvalidate(keys.meta, keys.base, VERSION_TTL_MS, freshEpoch(), options.maxTagsPerBucket ?? MAX_TAGS_PER_BUCKET, ...tags);
+      return { clock: Number(clock), deleted: Number(deleted), dropped: dropped.map(String) };
     },
     async tryLease(epoch, key, token, ttlMs) {
       return (await client.set(keys.lease(epoch, key), token, 'PX', ttlMs, 'NX')) === 'OK';

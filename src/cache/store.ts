@@ -27,7 +27,12 @@ export interface CacheStore {
   read(epoch: string, keys: string[], stampKeys: string[]): Promise<ReadResult>;
   /** true per item that was stored; false when its tags moved past the fence or the epoch changed. */
   write(epoch: string, items: WriteItem[], fence: number): Promise<boolean[]>;
-  invalidate(tags: string[]): Promise<{ clock: number; deleted: number }>;
+  /**
+   * `dropped`: the shared (public) response keys among the deleted entries, at most
+   * MAX_DROPPED_REPORTED of them: what a refresher may recompute at once instead of leaving
+   * each to its next reader.
+   */
+  invalidate(tags: string[]): Promise<{ clock: number; deleted: number; dropped: string[] }>;
   /** SET NX PX: true when this caller now holds the lease on `key`. */
   tryLease(epoch: string, key: string, token: string, ttlMs: number): Promise<boolean>;
   releaseLease(epoch: string, key: string, token: string): Promise<void>;
@@ -42,3 +47,6 @@ export interface CacheStore {
  * is gone anyway, evicted or expired, reads as invalidated: see docs/eviction.md.)
  */
 export const VERSION_TTL_MS = 2 * 60 * 60 * 1000;
+
+/** How many dropped shared response keys one invalidation reports (see CacheStore.invalidate). */
+export const MAX_DROPPED_REPORTED = 256;

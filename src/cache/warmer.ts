@@ -1,8 +1,16 @@
-// Refills the hottest shared responses after the cache lost everything at once (a purge of
-// everything, an epoch move after a Redis restart or failover). It knows nothing of GraphQL:
-// it keeps opaque request descriptions with hit counts, and replays the hottest through an
-// injected `execute`, which must go through the normal request path so what it stores is
-// fenced under the current epoch like any client's miss (never a copy of an older answer).
+// Keeps the hot shared responses filled, so readers find them instead of each going to the
+// database:
+//  - warming: after the cache lost everything at once (a purge of everything, an epoch move
+//    after a Redis restart or failover) one instance replays the hottest requests;
+//  - refresh: when a write's invalidation deletes a response that was being read, it is
+//    recomputed at once, by one instance of the deployment (a lease per response), instead of
+//    by whichever reader comes next; readers arriving meanwhile wait for that one computation
+//    (the response cache's single flight), and never get an answer older than the write,
+//    since the replay starts after the invalidation and stores fenced like any miss.
+// It knows nothing of GraphQL: it keeps opaque request descriptions with hit counts, and
+// replays through an injected `execute`, which must go through the normal request path so what
+// it stores is fenced under the current epoch like any client's miss (never a copy of an older
+// answer).
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../observability/logger.js';
 
@@ -24,12 +32,31 @@ export interface WarmerOptions<R> {
   startDelayMs?: number;
   /** Forgets requests not served for this long. Default 10 minutes. */
   windowMs?: number;
+  /**
+   * Refresh on invalidation: claims the recomputation of one dropped response for this instance
+   * (a short lease shared by every instance); false: another has it or the cache cannot say.
+   * Unset: dropped responses are left to their next reader.
+   */
+  claimRefresh?: (key: string) => Promise<(() => Promise<void>) | false>;
+  /** A dropped response is refreshed only if it was served this recently. Default 30 s. */
+  refreshIfReadWithinMs?: number;
+  /** Refreshes running at once, per instance. Default 4. */
+  refreshConcurrency?: number;
+  /** Refreshes waiting to run at most; beyond it dropped responses wait for their next reader. Default 256. */
+  maxQueuedRefreshes?: number;
+  /** Called once per response refreshed and stored (metrics). */
+  onRefreshed?: () => void;
 }
 
 interface Remembered<R> {
   request: R;
   hits: number;
+  /** When it was last served (ms, Date.now). */
+  lastAt: number;
 }
+
+/** How many requests are remembered at least, whatever `top`: refresh needs the hot set, not only the top. */
+const MIN_REMEMBERED = 2_000;
 
 export function createWarmer<R>(options: WarmerOptions<R>) {
   const top = options.top;
@@ -37,12 +64,46 @@ export function createWarmer<R>(options: WarmerOptions<R>) {
   const intervalMs = 1000 / Math.max(0.1, options.perSecond ?? 10);
   const startDelayMs = options.startDelayMs ?? 250;
   // Several times `top`: a request must be counted for a while before it can rank among the hottest.
-  const seen = top > 0 ? new LRUCache<string, Remembered<R>>({ max: top * 4, ttl: options.windowMs ?? 600_000 }) : null;
+  const seen = top > 0 || options.claimRefresh ? new LRUCache<string, Remembered<R>>({ max: Math.max(top * 4, MIN_REMEMBERED), ttl: options.windowMs ?? 600_000 }) : null;
   // Bumped on every epoch move and on stop: a refill in progress ends when it no longer matches.
   let generation = 0;
   let lastEpoch: string | null = null;
   let stopped = false;
-  const stats = { warmed: 0, runs: 0 };
+  const stats = { warmed: 0, runs: 0, refreshed: 0, refreshSkipped: 0 };
+  const refreshWithinMs = options.refreshIfReadWithinMs ?? 30_000;
+  const refreshConcurrency = Math.max(1, options.refreshConcurrency ?? 4);
+  const maxQueued = options.maxQueuedRefreshes ?? 256;
+  // Keys waiting to be refreshed (a Set: a key dropped twice before its turn is refreshed once).
+  const queued = new Set<string>();
+  let refreshing = 0;
+
+  const refreshOne = async (key: string) => {
+    const known = seen?.get(key);
+    if (!known || !options.claimRefresh) return;
+    const release = await options.claimRefresh(key).catch(() => false as const);
+    if (!release) return void stats.refreshSkipped++;
+    try {
+      if (await options.execute(known.request)) {
+        stats.refreshed++;
+        options.onRefreshed?.();
+      }
+    } catch (err) {
+      options.logger.debug({ err: (err as Error).message }, 'refreshing one response failed');
+    } finally {
+      await release();
+    }
+  };
+  const pump = () => {
+    while (refreshing < refreshConcurrency && queued.size && !stopped) {
+      const key = queued.values().next().value!;
+      queued.delete(key);
+      refreshing++;
+      void refreshOne(key).finally(() => {
+        refreshing--;
+        pump();
+      });
+    }
+  };
 
   const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
@@ -51,7 +112,7 @@ export function createWarmer<R>(options: WarmerOptions<R>) {
     if (mine !== generation || stopped) return;
     if (!(await options.claim(epoch).catch(() => false))) return;
     const hottest = [...seen!.values()].sort((a, b) => b.hits - a.hits).slice(0, top).map((r) => r.request);
-    if (!hottest.length) return;
+    if (!hottest.length || top === 0) return;
     stats.runs++;
     options.logger.info({ epoch, requests: hottest.length }, 'warming the cache after an epoch move');
     let next = 0;
@@ -83,8 +144,29 @@ export function createWarmer<R>(options: WarmerOptions<R>) {
     remember(key: string, request: R) {
       if (!seen) return;
       const known = seen.get(key);
-      if (known) known.hits++;
-      else seen.set(key, { request, hits: 1 });
+      const lastAt = Date.now();
+      if (known) {
+        known.hits++;
+        known.lastAt = lastAt;
+      } else seen.set(key, { request, hits: 1, lastAt });
+    },
+    /**
+     * An invalidation deleted these shared responses (keys as `remember` named them): the ones
+     * this instance served recently are recomputed, each by one instance, as soon as a slot is free.
+     */
+    dropped(keys: Iterable<string>) {
+      if (!seen || !options.claimRefresh || stopped) return;
+      const since = Date.now() - refreshWithinMs;
+      for (const key of keys) {
+        const known = seen.get(key);
+        if (!known || known.lastAt < since) continue;
+        if (queued.size >= maxQueued) {
+          stats.refreshSkipped++;
+          continue;
+        }
+        queued.add(key);
+      }
+      pump();
     },
     /** The cache now reads and writes under `epoch`; refills once per new epoch. */
     epochMoved(epoch: string) {
@@ -98,6 +180,7 @@ export function createWarmer<R>(options: WarmerOptions<R>) {
     },
     stop() {
       stopped = true;
+      queued.clear();
       generation++;
     },
   };

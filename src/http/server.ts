@@ -66,6 +66,8 @@ export interface HttpHandlerOptions {
    * request with an Authorization header.
    */
   rememberPublic?: (hash: string, request: ReplayableRequest, req: IncomingMessage) => void;
+  /** Whether a request is the server's own replay (cache/warmer.ts): not rate limited, not remembered. */
+  internalRequest?: (req: IncomingMessage) => boolean;
   /** CORS headers on every answer, and preflights answered before any other check (http/cors.ts); unset = same-origin only. */
   cors?: CorsHook;
 }
@@ -246,6 +248,9 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     const caching = withVary(res, policy.headers(outcome, outcome.kind === 'stored' && (req.method ?? 'GET').toUpperCase() === 'GET'));
     for (const [key, value] of Object.entries(caching)) res.setHeader(key, value);
     res.setHeader('x-cache', xCache);
+    // How many times the operation went to the database for what the cache did not have (0: it
+    // was assembled from cached entries alone): what a miss cost, for load tests and browsers' dev tools.
+    if (executed.scope) res.setHeader('server-timing', `sql;desc="${executed.scope.fetches}"`);
     noteResponse(res, executed.outcome, executed.body); // request log and metrics
     if (executed.status === 200 && notModified(req, res, caching)) return;
     res.setHeader('content-length', Buffer.byteLength(executed.body));
@@ -304,7 +309,8 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     // verdict is awaited before anything is served or executed, cache hits included.
     // The client's address (X-Forwarded-For only from TRUST_PROXY proxies): the request budget's key, and the sign-in limiter's.
     const ip = clientIp(req, options.trustedProxies);
-    const verdict = options.rateLimit?.(rateLimitKey(viewer instanceof GraphQLError ? null : viewer, ip));
+    // The server's own replays (refresh and warming, over loopback) are not a client's traffic.
+    const verdict = options.internalRequest?.(req) ? undefined : options.rateLimit?.(rateLimitKey(viewer instanceof GraphQLError ? null : viewer, ip));
     const refused = async () => {
       const v = await verdict;
       return v && !v.allowed ? v : null;

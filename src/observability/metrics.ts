@@ -55,6 +55,7 @@ export interface Metrics {
   cache: CacheObserver;
   /** Counts one response the warmer stored after an epoch move (cache/warmer.ts). */
   cacheWarmed(): void;
+  cacheRefreshed(): void;
   /** Counts and times every SQL statement of the database. Returns a detach function. */
   watchDatabase(database: Database): () => void;
   /** Counts a Redis client's 'error' events, labelled by `client`. */
@@ -200,6 +201,11 @@ export function createMetrics(): Metrics {
   const cacheWarmed = new Counter({
     name: 'lifeline_cache_warmed_total',
     help: 'Public responses the warmer re-executed and stored after an epoch move (purge of everything, Redis restart or failover)',
+    registers,
+  });
+  const cacheRefreshed = new Counter({
+    name: 'lifeline_cache_refreshed_total',
+    help: 'Shared responses recomputed and stored right after a write deleted them while they were being read (one instance per response)',
     registers,
   });
   const cacheErrors = new Counter({
@@ -376,6 +382,7 @@ export function createMetrics(): Metrics {
 
     cache,
     cacheWarmed: () => cacheWarmed.inc(),
+    cacheRefreshed: () => cacheRefreshed.inc(),
 
     watchDatabase(database) {
       const offCount = database.onStatement(() => sqlStatements.inc());
