@@ -226,17 +226,21 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // correctness does not wait for this message: L1 copies are validated on every use), and
     // which shared responses were deleted (an instance that served one recently may refresh it).
     const channel = `${config.cachePrefix}cache:invalidated`;
+    // Apart from the tags (whose newline-separated format CDN purgers read): the shared response
+    // keys an invalidation deleted, which instances may refresh and drop from L1.
+    const droppedChannel = `${config.cachePrefix}cache:dropped`;
     l1Subscriber = createRedisClient({ url: cacheRedisUrl!, cluster: cacheRedisCluster, name: 'cache-l1', logger, failFast: false, tlsCa: config.redisTlsCa });
     metrics.watchRedis(l1Subscriber, 'cache-l1');
-    l1Subscriber.on('message', (_channel: string, message: string) => {
-      const { tags, dropped } = parseInvalidationMessage(message);
-      cache.dropLocal(tags);
-      invalidationListeners.forEach((l) => l(dropped));
+    l1Subscriber.on('message', (from: string, message: string) => {
+      const keys = message.split('\n');
+      cache.dropLocal(keys);
+      if (from === droppedChannel) invalidationListeners.forEach((l) => l(keys));
     });
-    void l1Subscriber.subscribe(channel).catch((err: Error) => logger.warn({ err: err.message }, 'cache L1 drop channel unavailable'));
+    void l1Subscriber.subscribe(channel, droppedChannel).catch((err: Error) => logger.warn({ err: err.message }, 'cache L1 drop channel unavailable'));
     cache.onInvalidated = (tags, dropped) => {
       invalidationListeners.forEach((l) => l(dropped));
-      void cacheRedis.publish(channel, JSON.stringify({ tags, dropped })).catch(() => {});
+      void cacheRedis.publish(channel, tags.join('\n')).catch(() => {});
+      if (dropped.length && config.cacheRefresh) void cacheRedis.publish(droppedChannel, dropped.join('\n')).catch(() => {});
     };
   }
   if (cache && cacheRedis) {
@@ -516,19 +520,3 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   };
 }
 
-/**
- * A message on the invalidation channel: JSON {tags, dropped}; a bare newline-separated tag list
- * is what instances of the previous release send during a rolling upgrade.
- */
-export function parseInvalidationMessage(message: string): { tags: string[]; dropped: string[] } {
-  if (message.startsWith('{')) {
-    try {
-      const parsed = JSON.parse(message) as { tags?: unknown; dropped?: unknown };
-      const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
-      return { tags: strings(parsed.tags), dropped: strings(parsed.dropped) };
-    } catch {
-      return { tags: [], dropped: [] };
-    }
-  }
-  return { tags: message.split('\n'), dropped: [] };
-}

@@ -69,7 +69,8 @@ describe('over two instances sharing Redis', () => {
   let tokens: Awaited<ReturnType<typeof demoTokens>>;
 
   async function pair(appOptions?: AppOptions): Promise<[Instance, Instance]> {
-    const env = { CACHE_PREFIX: uniqueCachePrefix() };
+    // These tests watch invalidation itself (what a write drops): no refresh recomputes it before the next read.
+    const env = { CACHE_PREFIX: uniqueCachePrefix(), CACHE_REFRESH: '0' };
     const a = await startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl(), env, appOptions });
     const b = await startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl(), env, appOptions });
     tokens ??= await demoTokens(a.url);

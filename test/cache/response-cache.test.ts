@@ -13,7 +13,8 @@ let tokens: Awaited<ReturnType<typeof demoTokens>>;
 
 async function pair(mode = 'full'): Promise<[Instance, Instance, string]> {
   const prefix = uniqueCachePrefix();
-  const env = { CACHE_PREFIX: prefix, CACHE_MODE: mode };
+  // What a write or a purge drops is watched as the next read's MISS: no refresh recomputes it first.
+  const env = { CACHE_PREFIX: prefix, CACHE_MODE: mode, CACHE_REFRESH: '0' };
   const a = await startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl(), env });
   const b = await startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl(), env });
   tokens ??= await demoTokens(a.url);

@@ -13,7 +13,8 @@ let a: Instance;
 let b: Instance;
 
 beforeAll(async () => {
-  const env = { CACHE_PREFIX: uniqueCachePrefix() };
+  // A removed entry must not come back as stale; with refresh a new one would take its place first.
+  const env = { CACHE_PREFIX: uniqueCachePrefix(), CACHE_REFRESH: '0' };
   a = await startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl(), env, appOptions: { cacheClock: clock } });
   b = await startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl(), env, appOptions: { cacheClock: clock } });
 });

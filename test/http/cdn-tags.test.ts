@@ -16,7 +16,8 @@ let prefix: string;
 
 beforeAll(async () => {
   prefix = uniqueCachePrefix();
-  const env = { CACHE_PREFIX: prefix, CACHE_MODE: 'full', CDN_TAGS: 'cache-tag' };
+  // The next read after a write is watched as a MISS: no refresh recomputes it first.
+  const env = { CACHE_PREFIX: prefix, CACHE_MODE: 'full', CDN_TAGS: 'cache-tag', CACHE_REFRESH: '0' };
   a = await startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl(), env });
   b = await startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl(), env });
 });
@@ -45,7 +46,7 @@ test('a PUBLIC response carries its tags on the MISS and on a HIT from another i
   expect(hit.headers.get('surrogate-key')).toBeNull();
 
   // A Fastly deployment on the same cache: the same tags, space-separated, in Surrogate-Key only.
-  const fastly = await startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl(), env: { CACHE_PREFIX: prefix, CACHE_MODE: 'full', CDN_TAGS: 'surrogate-key' } });
+  const fastly = await startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl(), env: { CACHE_PREFIX: prefix, CACHE_MODE: 'full', CDN_TAGS: 'surrogate-key', CACHE_REFRESH: '0' } });
   const viaFastly = await gql(fastly.url, AVAILABILITY);
   expect(viaFastly.headers.get('x-cache')).toBe('HIT');
   expect(viaFastly.headers.get('surrogate-key')).toBe(tags.join(' '));
