@@ -9,7 +9,10 @@
 // Runtime: a full `npm run bench` (every scenario, defaults) took 287 s and 315 s (about 5 minutes)
 // on the 2-core machine this was written on, with a load average of 5-6 from other work: ~10 s to start
 // PostgreSQL/Redis and seed, ~15-20 s per server run (start-up, 3 s warm-up, 10 s measured, stop)
-// x 12 runs, ~30 s per mixed mode (10 s warm-up) x 3, ~30 s of fanout, ~15 s of cache-memory.
+// x 12 runs, ~30 s of fanout, ~15 s of cache-memory, and the mixed scenario: ~30 s per run (start-up,
+// 10 s warm-up, 10 s measured, stop) x 4 (off, entity, full, and full on two instances started side
+// by side). `--scenario mixed` alone took 136 s with a load average of 9-11; with the fourth mixed
+// run a full `npm run bench` should take about 5.5 minutes (estimated from the parts, not timed whole).
 // The watchdog gives up well beyond that (see budgetMs).
 //
 // From a clean clone with nothing running: starts a throwaway PostgreSQL (pg_stat_statements
