@@ -9,7 +9,10 @@
 // Runtime: a full `npm run bench` (every scenario, defaults) took 287 s and 315 s (about 5 minutes)
 // on the 2-core machine this was written on, with a load average of 5-6 from other work: ~10 s to start
 // PostgreSQL/Redis and seed, ~15-20 s per server run (start-up, 3 s warm-up, 10 s measured, stop)
-// x 12 runs, ~30 s per mixed mode (10 s warm-up) x 3, ~30 s of fanout, ~15 s of cache-memory.
+// x 12 runs, ~30 s of fanout, ~15 s of cache-memory, and the mixed scenario: ~30 s per run (start-up,
+// 10 s warm-up, 10 s measured, stop) x 4 (off, entity, full, and full on two instances started side
+// by side). `--scenario mixed` alone took 136 s with a load average of 9-11; with the fourth mixed
+// run a full `npm run bench` should take about 5.5 minutes (estimated from the parts, not timed whole).
 // The watchdog gives up well beyond that (see budgetMs).
 //
 // From a clean clone with nothing running: starts a throwaway PostgreSQL (pg_stat_statements
@@ -22,7 +25,13 @@
 //                 dashboard/src/api.ts) driven by autocannon from this process, in every mode plus
 //                 the ceiling, which serves the exact bytes and headers of the full-cache HIT.
 //   mixed         95% reads over Zipf-skewed keys, 5% mutations, per mode, from a load client in
-//                 its own process that also counts stale reads (bench/lib/mixed*.ts).
+//                 its own process that also counts stale reads (bench/lib/mixed*.ts); with the
+//                 full cache, once more on two full-cache instances sharing Redis and PostgreSQL,
+//                 the client alternating over them. Its table: req/s, p50/p95/p99 (and read/write
+//                 p99), the hit ratio as reads served without PostgreSQL (x-cache HIT, or a
+//                 Server-Timing `sql;desc="0"` that is not Cache-Status `collapsed`) next to the
+//                 x-cache HIT ratio, SQL/req, PostgreSQL CPU seconds per 1,000 requests (postmaster
+//                 and children from /proc, exited backends through its cutime/cstime) and stale reads.
 //   fanout        2,000 subscribers over two instances: delivery latency, memory per idle
 //                 subscription (bench/lib/fanout*.ts).
 //   cache-memory  memory per cached entry, in Redis and in the server's heap (bench/lib/cache-memory.ts).
@@ -35,7 +44,8 @@
 //                             inside Lua scripts count too; the per-command split is printed under the table)
 //   hit ratio                 share of responses with `x-cache: HIT` (off and entity answer BYPASS)
 //   server CPU µs/req         the server process's user+system time / requests (from /proc)
-//   other CPU                 everything else on the machine meanwhile, in cores (noise indicator)
+//   other CPU                 everything else on the machine meanwhile (PostgreSQL's own CPU left out
+//                             where /proc shows it), in cores (noise indicator)
 //
 // Prints one markdown table per scenario, then issue 6's targets with the measured ratios and
 // PASS/FAIL, and writes bench/results/latest.json. Every run is bounded (a watchdog kills
@@ -48,10 +58,10 @@ import postgres from 'postgres';
 import { runCacheMemory } from './lib/cache-memory.js';
 import { FANOUT_DEFAULTS, runFanout } from './lib/fanout.js';
 import { probe, runLoad, type LoadResult, type Probe } from './lib/load.js';
-import { MIXED_DESCRIPTION, runMixed } from './lib/mixed.js';
+import { MIXED_DESCRIPTION, mixedRuns, runMixed } from './lib/mixed.js';
 import { machineInfo, machineLine, packageVersions, runMain, UsageError, writeResults } from './lib/report.js';
 import { logProblems, startCeiling, startLifeline, STOP_GRACE_MS, type RunningServer } from './lib/servers.js';
-import { databaseUrl, killAllNow, makeTempDir, reapStaleDirs, startPostgres, startRedis } from './lib/services.js';
+import { databaseUrl, findPostmaster, killAllNow, makeTempDir, reapStaleDirs, startPostgres, startRedis } from './lib/services.js';
 import { PgStats, RedisStats, type StatementDelta } from './lib/stats.js';
 import { runWrites, WRITES_DESCRIPTION } from './lib/writes.js';
 import { fmt, measureWindow, ms, passMark, type BenchContext, type SeedSizes, type Target } from './lib/window.js';
@@ -516,14 +526,15 @@ function targetsTable(targets: Target[]): string {
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const queryRuns = options.scenarios.filter((n) => SCENARIOS.some((s) => s.name === n)).length * options.modes.length;
-  const mixedRuns = options.scenarios.includes('mixed') ? options.modes.filter((m) => m !== 'ceiling').length : 0;
+  // off, entity, full on one instance each, and full on two (bench/lib/mixed.ts).
+  const mixedCount = options.scenarios.includes('mixed') ? mixedRuns(options.modes.filter((m): m is 'off' | 'entity' | 'full' => m !== 'ceiling')).length : 0;
   // Per run: start-up (tsx compiles on the fly) + warm-up + measure + stop; plus services and the
   // seed; fanout: connecting (about 10 ms a subscriber on a busy machine) and up to 2 s a write.
   const budgetMs =
     120_000 +
     options.seed.donations / 100 +
-    (queryRuns + mixedRuns) * ((options.warmup + options.duration) * 1000 + 75_000) +
-    mixedRuns * 10_000 + // mixed warms up for at least 10 s
+    (queryRuns + mixedCount) * ((options.warmup + options.duration) * 1000 + 75_000) +
+    mixedCount * 10_000 + // mixed warms up for at least 10 s
     (options.scenarios.includes('fanout') ? 120_000 + options.subscribers * 20 + (options.events + FANOUT_DEFAULTS.warmupEvents) * 2_000 : 0) +
     (options.scenarios.includes('cache-memory') ? 90_000 + options.entries * 20 : 0) +
     (options.scenarios.includes('writes') ? 120_000 : 0); // 600 writes one at a time, and a start-up
@@ -559,6 +570,7 @@ async function main(): Promise<void> {
     pg,
     redisStats,
     redisPid: redisServer.child.pid,
+    postgresPid: findPostmaster(pgServer.child.pid),
     databaseUrl: databaseUrl(pgServer.adminUrl, dbName),
     redisUrl: redisServer.url,
     logDir,

@@ -7,6 +7,9 @@ import { HOST } from './services.js';
 export interface GqlResponse {
   status: number;
   xCache: string;
+  /** The raw `Cache-Status` and `Server-Timing` headers (null when absent): where the answer came from. */
+  cacheStatus: string | null;
+  serverTiming: string | null;
   /** Parsed body; null when it was not JSON. */
   json: { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: { code?: string } }[] } | null;
   bytes: number;
@@ -53,7 +56,17 @@ export class GqlClient {
               // not JSON: the caller counts it as an error
             }
             const xc = res.headers['x-cache'];
-            resolve({ status: res.statusCode ?? 0, xCache: typeof xc === 'string' ? xc : 'none', json, bytes: Buffer.byteLength(text) });
+            // Repeated headers arrive joined with ", ", which is how both fields list members anyway.
+            const cs = res.headers['cache-status'];
+            const st = res.headers['server-timing'];
+            resolve({
+              status: res.statusCode ?? 0,
+              xCache: typeof xc === 'string' ? xc : 'none',
+              cacheStatus: typeof cs === 'string' ? cs : null,
+              serverTiming: typeof st === 'string' ? st : Array.isArray(st) ? st.join(', ') : null,
+              json,
+              bytes: Buffer.byteLength(text),
+            });
           });
         },
       );
@@ -93,6 +106,7 @@ export interface Summary {
   n: number;
   p50: number;
   p90: number;
+  p95: number;
   p99: number;
   max: number;
 }
@@ -100,5 +114,5 @@ export interface Summary {
 export function summarize(values: ArrayLike<number>): Summary {
   const s = Float64Array.from(values).sort();
   const r = (x: number) => Math.round(x * 100) / 100;
-  return { n: s.length, p50: r(percentile(s, 50)), p90: r(percentile(s, 90)), p99: r(percentile(s, 99)), max: r(s.length ? s[s.length - 1]! : NaN) };
+  return { n: s.length, p50: r(percentile(s, 50)), p90: r(percentile(s, 90)), p95: r(percentile(s, 95)), p99: r(percentile(s, 99)), max: r(s.length ? s[s.length - 1]! : NaN) };
 }

@@ -20,15 +20,25 @@
 // so far for what it will show, and is stale if its answer shows less: fewer units, an older
 // city version, or no availability row for a hospital known to hold units. Reads that started
 // before an acknowledgement may legitimately show the older value and are not counted.
+//
+// Several instances (`ports`): every request, read or write, goes to the next instance in turn,
+// and the acknowledged values are shared by all of them, so a write acknowledged by one instance
+// and read from another afterwards is checked like any other; such reads are also counted apart
+// (crossInstanceChecked), to show the check covered them.
+//
+// Where each read came from (x-cache, Cache-Status, Server-Timing: bench/lib/served-from.ts) is
+// counted per origin, for the hit ratios.
 import { childLifetime, toParent } from './child.js';
 import { GqlClient, summarize, type GqlResponse, type Summary } from './http-client.js';
 import { mulberry32 } from '../../src/db/prng.js';
+import { readOrigin, sqlFetches, type ReadOrigin } from './served-from.js';
 
 export const BLOOD_GROUPS = ['A_POS', 'A_NEG', 'B_POS', 'B_NEG', 'AB_POS', 'AB_NEG', 'O_POS', 'O_NEG'] as const;
 
 export interface MixedStart {
   type: 'start';
-  port: number;
+  /** One port per instance; requests go round-robin over them. */
+  ports: number[];
   token: string;
   concurrency: number;
   donors: number;
@@ -50,6 +60,9 @@ export interface StaleExample {
   got: string;
   xCache: string;
   readMs: number;
+  /** The instance (index into `ports`) that answered the read, and the one that acknowledged the write it missed. */
+  readVia: number;
+  ackVia: number;
 }
 
 export interface MixedResult extends Counts {
@@ -73,6 +86,16 @@ interface Counts {
   readsByKind: Record<string, number>;
   /** x-cache of read responses per kind of read: which reads miss. */
   readXCacheByKind: Record<string, Record<string, number>>;
+  /** Reads by where they were served from (ReadOrigin), overall and per kind of read. */
+  readOrigin: Partial<Record<ReadOrigin, number>>;
+  readOriginByKind: Record<string, Partial<Record<ReadOrigin, number>>>;
+  /** Reads whose Server-Timing carried the `sql` metric (0: a server without it; only x-cache counts). */
+  timedReads: number;
+  /** Reads per instance (index into `ports`). */
+  readsByInstance: number[];
+  /** Checked reads whose answer had to reflect a write acknowledged by another instance. */
+  crossInstanceChecked: number;
+  crossInstanceStale: number;
   /** Reads showing at least one value older than a write acknowledged before they were sent. */
   staleReads: number;
   staleExamples: StaleExample[];
@@ -130,7 +153,9 @@ const READ_WEIGHTS: [keyof typeof Q, number][] = [
 ];
 
 interface Workload {
-  client: GqlClient;
+  clients: GqlClient[];
+  /** Round-robin position over `clients`, shared by all loops. */
+  turn: number;
   token: string;
   start: MixedStart;
   hospitalIds: string[];
@@ -138,13 +163,26 @@ interface Workload {
   /** null = all regions. */
   regions: (string | null)[];
   zipf: { availability: Zipf; hospital: Zipf; donor: Zipf; bloodRequests: Zipf };
-  /** `${hospitalId}:${group}` → units the last acknowledged write returned (max). */
-  ackedUnits: Map<string, number>;
-  /** donor id → last acknowledged city version. */
-  ackedDonor: Map<string, number>;
+  /** `${hospitalId}:${group}` → units the last acknowledged write returned (max), and the instance that acknowledged it. */
+  ackedUnits: Map<string, Acked>;
+  /** donor id → last acknowledged city version, and the instance that acknowledged it. */
+  ackedDonor: Map<string, Acked>;
   donorWriteInFlight: Set<string>;
   nextVersion: number;
 }
+
+interface Acked {
+  value: number;
+  via: number;
+}
+
+/** Keeps the larger value (acknowledgements can arrive out of order), with the instance that acknowledged it. */
+function ack(map: Map<string, Acked>, key: string, value: number, via: number): void {
+  const prev = map.get(key);
+  if (!prev || value > prev.value) map.set(key, { value, via });
+}
+
+const nextInstance = (w: Workload) => w.turn++ % w.clients.length;
 
 interface Tally extends Counts {
   latencies: number[];
@@ -152,7 +190,7 @@ interface Tally extends Counts {
   writeLatencies: number[];
 }
 
-const bump = (o: Record<string, number>, k: string) => (o[k] = (o[k] ?? 0) + 1);
+const bump = <K extends string>(o: Partial<Record<K, number>>, k: K) => (o[k] = (o[k] ?? 0) + 1);
 
 function noteError(t: Tally, what: string, detail: string): void {
   t.errors++;
@@ -178,27 +216,35 @@ async function read(w: Workload, rand: () => number, t: Tally): Promise<void> {
     if ((u -= weight) < 0) break;
   }
   bump(t.readsByKind, kind);
+  const via = nextInstance(w);
   let vars: Record<string, unknown>;
+  /** Whether any value the answer must reflect was acknowledged by another instance. */
+  let cross = false;
   let check: (data: Record<string, unknown>, xCache: string, ms: number) => boolean;
+  const stale = (e: Omit<StaleExample, 'readVia'>) => {
+    noteStale(t, { ...e, readVia: via });
+    if (e.ackVia !== via) t.crossInstanceStale++;
+  };
   if (kind === 'availability') {
     const k = w.zipf.availability.sample(rand());
     const g = BLOOD_GROUPS[k % BLOOD_GROUPS.length]!;
     const r = w.regions[Math.floor(k / BLOOD_GROUPS.length)]!;
     vars = { g, r };
-    const must: [string, number][] = [];
+    const must: [string, Acked][] = [];
     for (const h of w.hospitalIds) {
-      const units = w.ackedUnits.get(`${h}:${g}`);
-      if (units !== undefined && (r === null || w.regionOf.get(h) === r)) must.push([h, units]);
+      const acked = w.ackedUnits.get(`${h}:${g}`);
+      if (acked !== undefined && (r === null || w.regionOf.get(h) === r)) must.push([h, acked]);
     }
+    cross = must.some(([, a]) => a.via !== via);
     if (!must.length) check = () => false;
     else
       check = (data, xCache, ms) => {
         const got = new Map((data.availability as { units: number; hospital: { id: string } }[]).map((i) => [i.hospital.id, i.units]));
-        for (const [h, units] of must) {
+        for (const [h, acked] of must) {
           const seen = got.get(h);
-          if (seen === undefined || seen < units) {
+          if (seen === undefined || seen < acked.value) {
             // One stale read however many of its rows are old; the first one is the example.
-            noteStale(t, { what: `availability(${g}, ${r ?? 'all'}) hospital ${h}`, expected: `>= ${units} units`, got: seen === undefined ? 'not listed' : `${seen}`, xCache, readMs: ms });
+            stale({ what: `availability(${g}, ${r ?? 'all'}) hospital ${h}`, expected: `>= ${acked.value} units`, got: seen === undefined ? 'not listed' : `${seen}`, xCache, readMs: ms, ackVia: acked.via });
             break;
           }
         }
@@ -207,14 +253,15 @@ async function read(w: Workload, rand: () => number, t: Tally): Promise<void> {
   } else if (kind === 'hospital') {
     const h = w.hospitalIds[w.zipf.hospital.sample(rand())]!;
     vars = { id: h };
-    const must = BLOOD_GROUPS.map((g) => [g, w.ackedUnits.get(`${h}:${g}`)] as const).filter(([, u]) => u !== undefined) as [string, number][];
+    const must = BLOOD_GROUPS.map((g) => [g, w.ackedUnits.get(`${h}:${g}`)] as const).filter(([, a]) => a !== undefined) as [string, Acked][];
+    cross = must.some(([, a]) => a.via !== via);
     check = (data, xCache, ms) => {
       if (!must.length) return false;
       const inv = new Map((data.hospital as { inventory: { bloodGroup: string; units: number }[] }).inventory.map((i) => [i.bloodGroup, i.units]));
-      for (const [g, units] of must) {
+      for (const [g, acked] of must) {
         const seen = inv.get(g) ?? 0;
-        if (seen < units) {
-          noteStale(t, { what: `hospital(${h}).inventory ${g}`, expected: `>= ${units} units`, got: `${seen}`, xCache, readMs: ms });
+        if (seen < acked.value) {
+          stale({ what: `hospital(${h}).inventory ${g}`, expected: `>= ${acked.value} units`, got: `${seen}`, xCache, readMs: ms, ackVia: acked.via });
           break;
         }
       }
@@ -223,11 +270,12 @@ async function read(w: Workload, rand: () => number, t: Tally): Promise<void> {
   } else if (kind === 'donor') {
     const id = String(w.zipf.donor.sample(rand()) + 1);
     vars = { id };
-    const version = w.ackedDonor.get(id);
+    const acked = w.ackedDonor.get(id);
+    cross = acked !== undefined && acked.via !== via;
     check = (data, xCache, ms) => {
-      if (version === undefined) return false;
+      if (acked === undefined) return false;
       const city = (data.donor as { city: string }).city;
-      if (versionOf(city) < version) noteStale(t, { what: `donor(${id}).city`, expected: `v${version} or newer`, got: city, xCache, readMs: ms });
+      if (versionOf(city) < acked.value) stale({ what: `donor(${id}).city`, expected: `v${acked.value} or newer`, got: city, xCache, readMs: ms, ackVia: acked.via });
       return true;
     };
   } else {
@@ -238,24 +286,33 @@ async function read(w: Workload, rand: () => number, t: Tally): Promise<void> {
   const started = performance.now();
   let res: GqlResponse;
   try {
-    res = await w.client.post(Q[kind], vars);
+    res = await w.clients[via]!.post(Q[kind], vars);
   } catch (err) {
     return noteError(t, kind, (err as Error).message);
   }
   const ms = performance.now() - started;
   t.latencies.push(ms);
   t.readLatencies.push(ms);
+  t.readsByInstance[via] = (t.readsByInstance[via] ?? 0) + 1;
   bump(t.readXCache, res.xCache);
   bump((t.readXCacheByKind[kind] ??= {}), res.xCache);
+  const origin = readOrigin(res);
+  bump(t.readOrigin, origin);
+  bump((t.readOriginByKind[kind] ??= {}), origin);
+  if (sqlFetches(res.serverTiming) !== null) t.timedReads++;
   const data = res.json?.data;
   if (res.status !== 200 || !data || res.json?.errors?.length) return noteError(t, kind, `HTTP ${res.status} ${JSON.stringify(res.json?.errors ?? '').slice(0, 200)}`);
-  if (check(data, res.xCache, ms)) t.checkedReads++;
+  if (check(data, res.xCache, ms)) {
+    t.checkedReads++;
+    if (cross) t.crossInstanceChecked++;
+  }
 }
 
 async function write(w: Workload, rand: () => number, t: Tally): Promise<void> {
   let query: string;
   let vars: Record<string, unknown>;
-  let ack: (data: Record<string, unknown>) => void;
+  let acknowledge: (data: Record<string, unknown>) => void;
+  const via = nextInstance(w);
   const donorId = rand() < 0.2 ? String(w.zipf.donor.sample(rand()) + 1) : null;
   if (donorId !== null && !w.donorWriteInFlight.has(donorId)) {
     // One write per donor in flight: versions then commit in the order they were issued.
@@ -263,30 +320,24 @@ async function write(w: Workload, rand: () => number, t: Tally): Promise<void> {
     w.donorWriteInFlight.add(donorId);
     query = Q.updateDonor;
     vars = { id: donorId, c: `v${version}` };
-    ack = (data) => {
-      const got = versionOf((data.updateDonor as { city: string }).city);
-      w.ackedDonor.set(donorId, Math.max(w.ackedDonor.get(donorId) ?? 0, got));
-    };
+    acknowledge = (data) => ack(w.ackedDonor, donorId, versionOf((data.updateDonor as { city: string }).city), via);
   } else {
     const h = w.hospitalIds[w.zipf.hospital.sample(rand())]!;
     const g = BLOOD_GROUPS[Math.floor(rand() * BLOOD_GROUPS.length)]!;
     query = Q.adjust;
     vars = { h, g };
-    ack = (data) => {
-      const key = `${h}:${g}`;
-      w.ackedUnits.set(key, Math.max(w.ackedUnits.get(key) ?? 0, (data.adjustInventory as { units: number }).units));
-    };
+    acknowledge = (data) => ack(w.ackedUnits, `${h}:${g}`, (data.adjustInventory as { units: number }).units, via);
   }
   const started = performance.now();
   try {
-    const res = await w.client.post(query, vars, w.token);
+    const res = await w.clients[via]!.post(query, vars, w.token);
     const ms = performance.now() - started;
     t.latencies.push(ms);
     t.writeLatencies.push(ms);
     bump(t.writeXCache, res.xCache);
     const data = res.json?.data;
     if (res.status !== 200 || !data || res.json?.errors?.length) return noteError(t, 'write', `HTTP ${res.status} ${JSON.stringify(res.json?.errors ?? '').slice(0, 200)}`);
-    ack(data);
+    acknowledge(data);
   } catch (err) {
     noteError(t, 'write', (err as Error).message);
   } finally {
@@ -303,6 +354,12 @@ async function run(w: Workload, msg: MixedRun, seedBase: number): Promise<MixedR
     writeXCache: {},
     readsByKind: {},
     readXCacheByKind: {},
+    readOrigin: {},
+    readOriginByKind: {},
+    timedReads: 0,
+    readsByInstance: w.clients.map(() => 0),
+    crossInstanceChecked: 0,
+    crossInstanceStale: 0,
     staleReads: 0,
     staleExamples: [],
     checkedReads: 0,
@@ -339,13 +396,15 @@ async function run(w: Workload, msg: MixedRun, seedBase: number): Promise<MixedR
 }
 
 async function setup(start: MixedStart): Promise<Workload> {
-  const client = new GqlClient(start.port, start.concurrency);
-  const hospitals = (await client.data('{ hospitals { id region } }')).hospitals as { id: string; region: string }[];
+  // Each instance's Agent may hold every loop's socket: a loop's next request can go to any of them.
+  const clients = start.ports.map((port) => new GqlClient(port, start.concurrency));
+  const hospitals = (await clients[0]!.data('{ hospitals { id region } }')).hospitals as { id: string; region: string }[];
   const hospitalIds = hospitals.map((h) => h.id).sort((a, b) => Number(a) - Number(b));
   const regionNames = [...new Set(hospitals.map((h) => h.region))].sort();
   const regions: (string | null)[] = [null, ...regionNames];
   return {
-    client,
+    clients,
+    turn: 0,
     token: start.token,
     start,
     hospitalIds,

@@ -222,6 +222,78 @@ export function processCpuSeconds(pid: number | undefined): number | null {
   }
 }
 
+function statFields(pid: number): string[] | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The PostgreSQL postmaster behind `pid`: `pid` itself when it runs `postgres` (setpriv execs
+ * it), else a child of `pid` that does (a wrapper that forks, e.g. runuser); null when /proc
+ * does not say (not Linux, or another PID namespace).
+ */
+export function findPostmaster(pid: number | undefined): number | null {
+  if (!pid) return null;
+  const comm = (p: number) => {
+    try {
+      return fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim();
+    } catch {
+      return null;
+    }
+  };
+  if (comm(pid) === 'postgres') return pid;
+  return childPids(pid).find((c) => comm(c) === 'postgres') ?? null;
+}
+
+/** Processes whose parent is `pid`, from a scan of /proc (bounded by the number of processes). */
+function childPids(pid: number): number[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const children: number[] = [];
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    const fields = statFields(Number(name));
+    if (fields && Number(fields[1]) === pid) children.push(Number(name)); // field 4: ppid
+  }
+  return children;
+}
+
+/**
+ * CPU seconds used by a PostgreSQL server so far: the postmaster's utime + stime, its cutime +
+ * cstime (which hold every backend it has already reaped, so backends that exit between two
+ * readings still count) and the utime + stime of every child alive now. Two readings subtract
+ * to the CPU of the interval. A backend reaped while its own line was being read would count
+ * twice or not at all, so the reading is retried (a few times at most) until the postmaster's
+ * reaped total did not move across it. null when /proc cannot be read.
+ */
+export function postgresCpuSeconds(postmaster: number | null | undefined): number | null {
+  if (!postmaster) return null;
+  const ticks = (f: string[], from: number, n: number) => f.slice(from, from + n).reduce((s, x) => s + Number(x), 0);
+  let last: number | null = null;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const before = statFields(postmaster);
+    if (!before) return null;
+    let children = 0;
+    for (const pid of childPids(postmaster)) {
+      const f = statFields(pid);
+      if (f) children += ticks(f, 11, 2); // utime, stime
+    }
+    const after = statFields(postmaster);
+    if (!after) return null;
+    last = (ticks(after, 11, 4) + children) / 100; // utime, stime, cutime, cstime; USER_HZ 100
+    if (ticks(before, 13, 2) === ticks(after, 13, 2)) break;
+  }
+  return last;
+}
+
 /** Busy seconds of all cores together since boot. */
 export function machineBusySeconds(): number {
   let ms = 0;

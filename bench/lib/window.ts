@@ -3,7 +3,7 @@
 // everything else on the machine), so each scenario only says how it drives the load.
 import os from 'node:os';
 import type { RunningServer } from './servers.js';
-import { machineBusySeconds, processCpuSeconds } from './services.js';
+import { machineBusySeconds, postgresCpuSeconds, processCpuSeconds } from './services.js';
 import { PgStats, RedisStats, type StatementDelta } from './stats.js';
 
 export interface SeedSizes {
@@ -20,6 +20,8 @@ export interface BenchContext {
   pg: PgStats;
   redisStats: RedisStats;
   redisPid: number | undefined;
+  /** The bench's own PostgreSQL postmaster, for its CPU; null when it cannot be read (/proc). */
+  postgresPid?: number | null;
   databaseUrl: string;
   redisUrl: string;
   logDir: string;
@@ -34,6 +36,8 @@ export interface WindowStats {
   redisCalls: Record<string, number> | null;
   serverCpuSeconds: number | null;
   redisCpuSeconds: number | null;
+  /** PostgreSQL's postmaster and all its children, exited backends included; null without a readable postmaster. */
+  postgresCpuSeconds: number | null;
   /** This process plus `extraPids` (load-generator children). */
   loadGeneratorCpuSeconds: number;
   otherCpuCores: number;
@@ -45,7 +49,7 @@ export interface WindowStats {
  * Redis counters (as does a ctx without them: http-integrations). `loadPids` are child processes generating load, counted as load generator.
  */
 export async function measureWindow<T>(
-  ctx: Partial<Pick<BenchContext, 'pg' | 'redisStats' | 'redisPid'>>,
+  ctx: Partial<Pick<BenchContext, 'pg' | 'redisStats' | 'redisPid' | 'postgresPid'>>,
   server: Pick<RunningServer, 'cpuSeconds'>,
   opts: { lifeline: boolean; loadPids?: (number | undefined)[] },
   load: () => Promise<T>,
@@ -54,6 +58,7 @@ export async function measureWindow<T>(
   const redisBefore = opts.lifeline && ctx.redisStats ? await ctx.redisStats.snapshot() : null;
   const serverCpuBefore = server.cpuSeconds();
   const redisCpuBefore = processCpuSeconds(ctx.redisPid);
+  const postgresCpuBefore = opts.lifeline ? postgresCpuSeconds(ctx.postgresPid) : null;
   const loadCpu = () => (opts.loadPids ?? []).reduce<number>((sum, pid) => sum + (processCpuSeconds(pid) ?? 0), 0);
   const childrenBefore = loadCpu();
   const selfBefore = process.cpuUsage();
@@ -69,12 +74,14 @@ export async function measureWindow<T>(
   const childrenCpu = loadCpu() - childrenBefore;
   const serverCpuAfter = server.cpuSeconds();
   const redisCpuAfter = processCpuSeconds(ctx.redisPid);
+  const postgresCpuAfter = postgresCpuBefore !== null ? postgresCpuSeconds(ctx.postgresPid) : null;
   const pgAfter = pgBefore ? await ctx.pg!.snapshot() : null;
   const redisAfter = redisBefore ? await ctx.redisStats!.snapshot() : null;
 
   const serverCpu = serverCpuBefore !== null && serverCpuAfter !== null ? serverCpuAfter - serverCpuBefore : null;
   const redisCpu = redisCpuBefore !== null && redisCpuAfter !== null ? redisCpuAfter - redisCpuBefore : null;
   const loadGen = (self.user + self.system) / 1e6 + childrenCpu;
+  const postgresCpu = postgresCpuBefore !== null && postgresCpuAfter !== null ? postgresCpuAfter - postgresCpuBefore : null;
   return {
     result,
     window: {
@@ -89,8 +96,9 @@ export async function measureWindow<T>(
       redisCalls: redisBefore && redisAfter ? RedisStats.callsDelta(redisBefore, redisAfter) : null,
       serverCpuSeconds: serverCpu,
       redisCpuSeconds: redisCpu,
+      postgresCpuSeconds: postgresCpu,
       loadGeneratorCpuSeconds: loadGen,
-      otherCpuCores: Math.max(0, machineBusy - (serverCpu ?? 0) - loadGen - (redisCpu ?? 0)) / wallSeconds,
+      otherCpuCores: Math.max(0, machineBusy - (serverCpu ?? 0) - loadGen - (redisCpu ?? 0) - (postgresCpu ?? 0)) / wallSeconds,
       loadAverage1m: { before: loadBefore, after: os.loadavg()[0]! },
     },
   };
