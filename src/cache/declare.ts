@@ -91,6 +91,8 @@ export interface EntityDecl<R> {
   tagsOf(row: R, before?: R): string[];
   /** The entity tag for an id as text (`42`, `3:O_NEG`); null when it cannot be an id of this type. */
   tagOfIdText(text: string): string | null;
+  /** The id parts an entity key names (the inverse of `key`); null for a key of another type. */
+  idOfKey(key: string): IdPart[] | null;
   readonly lists: ListDecl<R, unknown>[];
   readonly aggregates: AggregateDecl[];
 }
@@ -133,6 +135,24 @@ export interface ListDecl<R, E = R> {
   rowTags(row: R): string[];
   /** The tags an entry holding these elements carries besides the list's own. */
   elementTags(element: E): string[];
+  /**
+   * Set when the list is cached as membership only: the entity keys of its rows, without their
+   * values and without order, so a write that leaves membership alone (a stock count changing)
+   * keeps the entry, and a read assembles the rows from their own entity entries.
+   */
+  readonly members: MembershipSpec<R> | null;
+}
+
+/** How a membership-only list is assembled and when a write moves it. */
+export interface MembershipSpec<R> {
+  /** Besides the filters, whether a row belongs (e.g. only rows with stock). Default: every row. */
+  where(row: R): boolean;
+  /** The list's order, applied when it is assembled. */
+  order(a: R, b: R): number;
+  /** Whether a row (present before and after a write) may have entered or left some list of this declaration. */
+  moved(before: R, after: R): boolean;
+  /** Whether a row belongs to the list these filter values select (filters and `where`). */
+  matches(row: R, values: Params): boolean;
 }
 
 export type CacheDeclaration = EntityDecl<never> | AggregateDecl | ListDecl<never, never>;
@@ -167,10 +187,27 @@ export function defineEntity<R>(spec: { type: string; id?: readonly (keyof R & s
       const tags = new Set<string>([tag(row)]);
       for (const r of before === undefined ? [row] : [row, before]) {
         tags.add(tag(r));
-        for (const list of entity.lists) for (const t of list.rowTags(r)) tags.add(t);
+        for (const list of entity.lists) {
+          // A list cached as membership only (which rows, not their values) is moved only by a
+          // write that can change which rows belong: a new or deleted row, or one whose filter
+          // values or `where` changed. Its rows' values are read through their own entries.
+          if (list.members && before !== undefined && !list.members.moved(before, row)) continue;
+          for (const t of list.rowTags(r)) tags.add(t);
+        }
       }
       for (const agg of entity.aggregates) tags.add(agg.tag);
       return [...tags];
+    },
+    idOfKey(k) {
+      if (!k.startsWith(`${type}:`)) return null;
+      const parts = k.slice(type.length + 1).split(':');
+      if (parts.length !== idFields.length) return null;
+      const ids = parts.map((p) => (/^\d{1,15}$/.test(p) ? Number(p) : p));
+      try {
+        return key(ids) === k ? ids : null;
+      } catch {
+        return null;
+      }
     },
     tagOfIdText(text) {
       const parts = text.split(':');
@@ -204,6 +241,11 @@ export function defineList<R, E = R>(spec: {
   params?: readonly string[];
   /** Tags of one element of a cached page; default: the element's entity tag and type tag. */
   elementTags?: (element: E) => string[];
+  /**
+   * Cache membership only (see ListDecl.members). Only for lists read whole (no paging
+   * parameters): the order is applied to the assembled rows.
+   */
+  members?: { where?: (row: R) => boolean; order: (a: R, b: R) => number };
 }): ListDecl<R, E> {
   const { name, of: entity, filters } = spec;
   if (registered.has(entity)) throw new Error(`${name}: ${entity.type} is already registered; declare before cacheRegistry`);
@@ -247,9 +289,24 @@ export function defineList<R, E = R>(spec: {
       return combos.map(tagOf);
     },
     elementTags: spec.elementTags ?? ((element: E) => entity.readTags(element as unknown as R)),
+    members: spec.members ? membershipOf(spec.members, filters) : null,
   };
+  if (spec.members && params.length) throw new TypeError(`${name}: a membership-only list is read whole; it cannot have paging parameters (${params.join(', ')})`);
   (entity.lists as ListDecl<R, unknown>[]).push(list as ListDecl<R, unknown>);
   return list;
+}
+
+function membershipOf<R>(spec: { where?: (row: R) => boolean; order: (a: R, b: R) => number }, filters: readonly FilterSpec<R>[]): MembershipSpec<R> {
+  const where = spec.where ?? (() => true);
+  // Compared as key text: the same encoding that tells values apart in keys (0 vs "0" vs null).
+  const same = (a: KeyValue, b: KeyValue) => encodeValue(a) === encodeValue(b);
+  return {
+    where,
+    order: spec.order,
+    moved: (before, after) => where(before) !== where(after) || filters.some((f) => !same(f.of(before), f.of(after))),
+    matches: (row, values) =>
+      where(row) && filters.every((f) => (f.optional && unset(values[f.name]) ? true : same(f.of(row), values[f.name]))),
+  };
 }
 
 // ---- the registry of every declaration ------------------------------------------------------

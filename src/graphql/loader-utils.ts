@@ -1,6 +1,8 @@
 import DataLoader from 'dataloader';
 import { encodeValue, type EntityDecl, type ListDecl, type Params } from '../cache/declare.js';
-import { noteEntityRead, readCounts, readLists, readThroughMany, type RequestCache } from './request-cache.js';
+import { noteEntityRead, readCounts, readLists, readMemberLists, readThroughMany, type RequestCache } from './request-cache.js';
+
+type IdPart = string | number;
 
 /**
  * A by-id loader keeping DataLoader's contract: one value per key, in key order,
@@ -31,6 +33,64 @@ export function byIdLoader<T extends { id: number }>(
     );
     return ids.map((id) => found.get(entity.key(id)) ?? null);
   });
+}
+
+/**
+ * A loader by entity key (`Type:id`, ids of any shape: `InventoryItem:3:O_NEG`) through the entity
+ * cache; null for a key no row answers. What membership-only lists assemble their rows with.
+ */
+export function byKeyLoader<R, T extends R>(entity: EntityDecl<R>, fetch: (ids: IdPart[][]) => Promise<T[]>, rc: RequestCache | null): DataLoader<string, T | null> {
+  return new DataLoader<string, T | null>(async (keys) => {
+    noteEntityRead(rc, keys);
+    const valid = [...new Set(keys.filter((k) => entity.idOfKey(k) !== null))];
+    const found = await readThroughMany<T>(
+      rc,
+      entity.type,
+      valid,
+      async (missing) => {
+        const rows = missing.length ? await fetch(missing.map((k) => entity.idOfKey(k)!)) : [];
+        return new Map(rows.map((row) => [entity.tag(row), row]));
+      },
+      (_key, row) => entity.readTags(row),
+    );
+    return keys.map((k) => found.get(k) ?? null);
+  });
+}
+
+/**
+ * A membership-only list read per parent (request-cache readMemberLists): memberships that missed
+ * are fetched for every parent under one field in one statement, rows of those that hit are
+ * loaded by key through `rows` (one batch).
+ */
+export function memberListLoader<R, S extends R, K extends Params>(
+  list: ListDecl<R, unknown>,
+  parent: keyof K & string,
+  fetchGroup: (parentIds: number[]) => Promise<S[]>,
+  parentOf: (row: S) => number,
+  rows: DataLoader<string, S | null>,
+  rc: RequestCache | null,
+): DataLoader<K, S[], string> {
+  return new DataLoader<K, S[], string>(
+    (keys) =>
+      readMemberLists(
+        rc,
+        list,
+        [...keys],
+        async (missing) => {
+          const parentIds = [...new Set(missing.map((k) => k[parent] as number))];
+          const byParent = groupByKey(parentIds, await fetchGroup(parentIds), parentOf);
+          return missing.map((k) => byParent[parentIds.indexOf(k[parent] as number)]!);
+        },
+        async (wanted) => {
+          const loaded = await rows.loadMany(wanted);
+          // A failed load must fail the list, never shorten it.
+          const failed = loaded.find((r): r is Error => r instanceof Error);
+          if (failed) throw failed;
+          return loaded as (S | null)[];
+        },
+      ),
+    { cacheKeyFn: (k) => list.key(k) },
+  );
 }
 
 /** Groups rows by a parent key, in key order, [] for parents without rows. */

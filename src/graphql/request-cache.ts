@@ -128,3 +128,68 @@ export async function readAggregate<T>(rc: RequestCache | null, aggregate: Aggre
 export function noteEntityRead(rc: RequestCache | null, tags: Iterable<string>): void {
   noteRead(rc, tags);
 }
+
+/**
+ * Reads of a membership-only list (ListDecl.members), many at once. The entry of each holds which
+ * rows belong (their entity keys), tagged with the list's tag alone, so a write that changes a
+ * row's value but not the membership leaves it; the rows then come from their own entity entries
+ * through `load` (a batch refetches only the rows that missed), are kept only while they still
+ * match, and are put in the declared order. A miss runs `fetch` (one page of rows per value) and
+ * uses its rows as they are, also storing them as entity entries for the next assembly.
+ */
+export async function readMemberLists<R, S extends R = R>(
+  rc: RequestCache | null,
+  list: ListDecl<R, unknown>,
+  values: Params[],
+  fetch: (missing: Params[]) => Promise<S[][]>,
+  load: (keys: string[]) => Promise<(S | null)[]>,
+): Promise<S[][]> {
+  const members = list.members;
+  if (!members) throw new TypeError(`${list.name} is not declared membership-only`);
+  const entity = list.entity;
+  const fetched = new Map<string, S[]>();
+  const keys = await readPerValue<string[], R, unknown>(
+    rc,
+    list,
+    values,
+    list.key,
+    'memberships',
+    async (missing) => {
+      const pages = await fetch(missing);
+      pages.forEach((rows, i) => fetched.set(list.key(missing[i]!), rows));
+      const rows = pages.flat();
+      noteEntityRead(rc, rows.flatMap((r) => entity.readTags(r)));
+      if (rc?.entities && rows.length) {
+        const ttlMs = rc.ttlMs(entity.type);
+        const unique = new Map(rows.map((r) => [entity.tag(r), r]));
+        await rc.core.set(rc.scope, [...unique].map(([key, value]) => ({ key, value, tags: [...entity.readTags(value)], ttlMs })));
+      }
+      return pages.map((rows) => rows.map((r) => entity.tag(r)));
+    },
+    () => [],
+  );
+  // Rows of the entries that hit, all lists together (one batch).
+  const wanted = [...new Set(values.flatMap((v, i) => (fetched.has(list.key(v)) ? [] : keys[i]!)))];
+  const loaded = wanted.length ? await load(wanted) : [];
+  const rowOf = new Map(wanted.map((k, i) => [k, loaded[i] ?? null]));
+  return values.map((v, i) => {
+    const rows: S[] = fetched.get(list.key(v)) ?? keys[i]!.flatMap((k) => {
+      const row = rowOf.get(k);
+      return row == null ? [] : [row];
+    });
+    // A row changed since the membership was read (by a write not yet acknowledged) may no longer belong.
+    return rows.filter((r) => members.matches(r, v)).sort(members.order);
+  });
+}
+
+/** One read of a membership-only list. */
+export async function readMemberList<R, S extends R = R>(
+  rc: RequestCache | null,
+  list: ListDecl<R, unknown>,
+  values: Params,
+  fetch: () => Promise<S[]>,
+  load: (keys: string[]) => Promise<(S | null)[]>,
+): Promise<S[]> {
+  const [rows] = await readMemberLists(rc, list, [values], async () => [await fetch()], load);
+  return rows!;
+}

@@ -44,7 +44,7 @@ export async function recordDonation(tx: WriteTx, input: RecordDonationInput, no
   }
 
   // The donor's points and last donation changed (not which lists it is in); stock moved.
-  const tags = [donorCache.tag(donor), ...inventoryItemCache.tagsOf({ hospitalId: hospital.id, bloodGroup: donor.bloodGroup, region: hospital.region })];
+  const tags = [donorCache.tag(donor)];
   if (input.campaignId !== null) {
     const [campaign] = await tx
       .update(campaigns)
@@ -73,7 +73,9 @@ export async function recordDonation(tx: WriteTx, input: RecordDonationInput, no
     .values({ ...input, bloodGroup: donor.bloodGroup, donatedAt: now })
     .returning();
   const stock = await changeStock(tx, hospital.id, donor.bloodGroup, input.units);
-  tags.push(...donationCache.tagsOf(donation!));
+  // Stock moved (a positive change always returns the row: an upsert); its lists too, as far as
+  // known without the row before (a new item may have entered them).
+  tags.push(...inventoryItemCache.tagsOf({ ...stock!, region: hospital.region }), ...donationCache.tagsOf(donation!));
 
   return {
     ok: true,

@@ -1,6 +1,7 @@
-import { and, asc, desc, eq, getTableColumns, gt, inArray } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, gt, inArray, or } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { hospitals, inventory, type BloodGroup, type HospitalRow, type InventoryRow } from '../../db/schema.js';
+import type { StockRow } from './cache.js';
 
 /** availability(): stock of one group, most units first, with each row's hospital (one statement). */
 export async function availability(
@@ -17,11 +18,24 @@ export async function availability(
   return result;
 }
 
-/** Every blood group's stock for many hospitals, in enum order. */
-export function inventoryByHospitals(db: Executor, hospitalIds: number[]): Promise<InventoryRow[]> {
-  return db
-    .select()
+/** Items by (hospital, group), each with its hospital's region (one statement); absent pairs are left out. */
+export async function stockByIds(db: Executor, ids: readonly (readonly [number, string])[]): Promise<StockRow[]> {
+  if (!ids.length) return [];
+  const rows = await db
+    .select({ item: getTableColumns(inventory), region: hospitals.region })
     .from(inventory)
+    .innerJoin(hospitals, eq(hospitals.id, inventory.hospitalId))
+    .where(or(...ids.map(([h, g]) => and(eq(inventory.hospitalId, h), eq(inventory.bloodGroup, g as BloodGroup)))));
+  return rows.map((r) => ({ ...r.item, region: r.region }));
+}
+
+/** Every blood group's stock for many hospitals, in enum order, each with its hospital's region. */
+export async function inventoryByHospitals(db: Executor, hospitalIds: number[]): Promise<StockRow[]> {
+  const rows = await db
+    .select({ item: getTableColumns(inventory), region: hospitals.region })
+    .from(inventory)
+    .innerJoin(hospitals, eq(hospitals.id, inventory.hospitalId))
     .where(inArray(inventory.hospitalId, hospitalIds))
     .orderBy(asc(inventory.hospitalId), asc(inventory.bloodGroup));
+  return rows.map((r) => ({ ...r.item, region: r.region }));
 }

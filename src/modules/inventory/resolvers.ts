@@ -4,11 +4,18 @@ import { requireRole } from '../../graphql/guards.js';
 import { parseId } from '../../graphql/ids.js';
 import { intRange } from '../../graphql/validate.js';
 import { availability } from './repository.js';
-import { readList } from '../../graphql/request-cache.js';
+import { readMemberList } from '../../graphql/request-cache.js';
 import { availabilityList } from './cache.js';
 import { adjustInventory } from './writes.js';
 
 export const MAX_ADJUST = 10_000;
+
+/** loadMany's answer, with a failed load failing the whole list instead of shortening it. */
+function rethrowFailed<T>(loaded: (T | Error)[]): T[] {
+  const failed = loaded.find((r): r is Error => r instanceof Error);
+  if (failed) throw failed;
+  return loaded as T[];
+}
 
 /** One item per hospital and blood group: the pair is its identity (what client caches normalize by). */
 export const inventoryItemId = (hospitalId: number, bloodGroup: string) => `${hospitalId}:${bloodGroup}`;
@@ -16,10 +23,18 @@ export const inventoryItemId = (hospitalId: number, bloodGroup: string) => `${ho
 export const inventoryResolvers: Resolvers = {
   Query: {
     availability: async (_p, { bloodGroup, region }, { services, loaders, cache }) => {
-      const result = await readList(cache, availabilityList, { bloodGroup, region }, () => availability(services.database.db, bloodGroup, region));
-      // The join already fetched each hospital: prime the loader so InventoryItem.hospital costs nothing.
-      for (const { hospital } of result) loaders.hospital.prime(hospital.id, hospital);
-      return result.map((r) => r.item);
+      return readMemberList(
+        cache,
+        availabilityList,
+        { bloodGroup, region },
+        async () => {
+          const rows = await availability(services.database.db, bloodGroup, region);
+          // The join already fetched each hospital: prime the loader so InventoryItem.hospital costs nothing.
+          for (const { hospital } of rows) loaders.hospital.prime(hospital.id, hospital);
+          return rows.map(({ item, hospital }) => ({ ...item, region: hospital.region }));
+        },
+        (keys) => loaders.inventoryItem.loadMany(keys).then(rethrowFailed),
+      );
     },
   },
   Mutation: {
