@@ -534,7 +534,7 @@ async function main(): Promise<void> {
     120_000 +
     options.seed.donations / 100 +
     (queryRuns + mixedCount) * ((options.warmup + options.duration) * 1000 + 75_000) +
-    mixedCount * 10_000 + // mixed warms up for at least 10 s
+    mixedCount * 50_000 + // mixed primes every key (at most 40 s) and warms up for at least 10 s
     (options.scenarios.includes('fanout') ? 120_000 + options.subscribers * 20 + (options.events + FANOUT_DEFAULTS.warmupEvents) * 2_000 : 0) +
     (options.scenarios.includes('cache-memory') ? 90_000 + options.entries * 20 : 0) +
     (options.scenarios.includes('writes') ? 120_000 : 0); // 600 writes one at a time, and a start-up

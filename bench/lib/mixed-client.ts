@@ -54,6 +54,12 @@ export interface MixedRun {
   maxRequests: number;
 }
 
+/** Reads every key of every kind once (bounded by `seconds`), before the warm-up: see prime(). */
+export interface MixedPrime {
+  type: 'prime';
+  seconds: number;
+}
+
 export interface StaleExample {
   what: string;
   expected: string;
@@ -105,7 +111,11 @@ interface Counts {
   errorExamples: string[];
 }
 
-export type MixedMessage = { type: 'ready'; hospitals: number; regions: string[] } | MixedResult | { type: 'error'; message: string };
+export type MixedMessage =
+  | { type: 'ready'; hospitals: number; regions: string[] }
+  | { type: 'primed'; reads: number; seconds: number }
+  | MixedResult
+  | { type: 'error'; message: string };
 
 // ---- sampling ------------------------------------------------------------------------------
 
@@ -395,6 +405,32 @@ async function run(w: Workload, msg: MixedRun, seedBase: number): Promise<MixedR
   };
 }
 
+/**
+ * Reads every key the workload can choose once, over every instance: every donor, hospital,
+ * availability and bloodRequests variant. A deployment that has run for a while holds them
+ * (donors live 600 s in the cache); without this, a run of seconds would mostly measure first
+ * reads of the 10,000-donor Zipf tail, not the steady state, where misses come from
+ * invalidation and expiry. Bounded by `seconds`; answers are not checked (nothing was written yet).
+ */
+async function prime(w: Workload, seconds: number): Promise<{ reads: number; seconds: number }> {
+  const todo: [string, Record<string, unknown>][] = [];
+  for (const g of BLOOD_GROUPS) for (const r of w.regions) todo.push([Q.availability, { g, r }]);
+  for (const r of w.regions) for (const s of ['OPEN', null]) todo.push([Q.bloodRequests, { r, s }]);
+  for (const id of w.hospitalIds) todo.push([Q.hospital, { id }]);
+  for (let id = 1; id <= w.start.donors; id++) todo.push([Q.donor, { id: String(id) }]);
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  let next = 0;
+  const loop = async () => {
+    while (next < todo.length && performance.now() < deadline) {
+      const [query, vars] = todo[next++]!;
+      await w.clients[nextInstance(w)]!.post(query, vars).catch(() => undefined);
+    }
+  };
+  await Promise.all(Array.from({ length: w.start.concurrency }, loop));
+  return { reads: next, seconds: (performance.now() - started) / 1000 };
+}
+
 async function setup(start: MixedStart): Promise<Workload> {
   // Each instance's Agent may hold every loop's socket: a loop's next request can go to any of them.
   const clients = start.ports.map((port) => new GqlClient(port, start.concurrency));
@@ -428,14 +464,16 @@ if (require.main === module) {
   childLifetime();
   let workload: Workload | undefined;
   let runs = 0;
-  process.on('message', (msg: MixedStart | MixedRun) => {
+  process.on('message', (msg: MixedStart | MixedRun | MixedPrime) => {
     const work =
       msg.type === 'start'
         ? setup(msg).then((w) => {
             workload = w;
             toParent({ type: 'ready', hospitals: w.hospitalIds.length, regions: w.regions.filter((r): r is string => r !== null) });
           })
-        : run(workload!, msg, workload!.start.seed + ++runs).then(toParent);
+        : msg.type === 'prime'
+          ? prime(workload!, msg.seconds).then((p) => toParent({ type: 'primed', ...p }))
+          : run(workload!, msg, workload!.start.seed + ++runs).then(toParent);
     work.catch((err: unknown) => toParent({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) }));
   });
 }
