@@ -2,12 +2,12 @@
 // availability(bloodGroup, region). An item is named by its hospital and group; the lists it is
 // in also depend on its hospital's region, so a write names the region too.
 import { defineEntity, defineList } from '../../cache/declare.js';
-import type { HospitalRow, InventoryRow } from '../../db/schema.js';
+import { inventory, type HospitalRow, type InventoryRow } from '../../db/schema.js';
 import { hospitalCache } from '../hospital/cache.js';
 
 export type InventoryItemView = Pick<InventoryRow, 'hospitalId' | 'bloodGroup'> & { region: string };
 
-export const inventoryItemCache = defineEntity<InventoryItemView>({ type: 'InventoryItem', id: ['hospitalId', 'bloodGroup'] });
+export const inventoryItemCache = defineEntity<InventoryItemView>({ type: 'InventoryItem', id: ['hospitalId', 'bloodGroup'], table: inventory });
 
 export const inventoryByHospitalList = defineList<InventoryItemView, InventoryRow>({
   name: 'inventoryByHospital',
