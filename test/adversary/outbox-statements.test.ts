@@ -5,6 +5,7 @@
 // A one-statement write is its lookups, its write, its outbox INSERT and its commit-order read
 // as CTEs of ONE autocommit statement: no BEGIN, no COMMIT. The counts below are exact, so a
 // statement added back to any write fails here.
+import { sql } from 'drizzle-orm';
 import { startInstance, type Instance } from '../helpers/app.js';
 import { demoTokens, useSeededDatabase } from '../helpers/fixtures.js';
 import { expectNoErrors, gql } from '../helpers/graphql.js';
@@ -90,7 +91,7 @@ test('a refused one-statement write leaves no write and no outbox row', async ()
   const count = async () => {
     const rows = (await app.database.db.execute(
       // Outstanding and applied rows alike: any row a refusal inserted would be here.
-      (await import('drizzle-orm')).sql`SELECT (SELECT count(*)::int FROM cache_invalidations) AS outbox, (SELECT units FROM inventory WHERE hospital_id = 3 AND blood_group = 'B_NEG') AS units`,
+      sql`SELECT (SELECT count(*)::int FROM cache_invalidations) AS outbox, (SELECT units FROM inventory WHERE hospital_id = 3 AND blood_group = 'B_NEG') AS units`,
     )) as unknown as { outbox: number; units: number | null }[];
     return rows[0]!;
   };
