@@ -2,6 +2,7 @@
 // describe their effects; write.ts (the one write path) records, invalidates and publishes
 // them after the commit. Writes never touch caches or pub/sub themselves.
 import { sql } from 'drizzle-orm';
+import type { Change } from './cache/declare.js';
 import { rows, type Executor } from './db/client.js';
 import type { BloodRequestRow, DonationRow, DonorProfile, HospitalRow, InventoryRow } from './db/schema.js';
 
@@ -9,6 +10,11 @@ import type { BloodRequestRow, DonationRow, DonorProfile, HospitalRow, Inventory
 export interface WriteEffects {
   /** Cache tags: `Type:id` of each changed entity plus list and aggregate tags. */
   tags: string[];
+  /**
+   * Each declared entity value the write changed, before and after (as shared caches may hold
+   * it: withheld columns absent), for steps that write fresh values through to the cache.
+   */
+  changes: Change<never>[];
   /** Domain events for subscriptions, in commit order. */
   events: DomainEvent[];
 }
@@ -30,7 +36,8 @@ export type DomainEvent =
 
 /**
  * The commit order of a transaction's changes, per entity: PostgreSQL's WAL insert position,
- * read inside the transaction AFTER its last row lock was taken.
+ * read inside the transaction AFTER its last row lock was taken. (A single-statement write reads
+ * it in the statement itself: see write-statement.ts.)
  *
  * Why this orders commits of one entity: a second transaction writing the same row waits
  * on the first one's row lock until the first COMMITs, and that commit appends its commit
@@ -54,5 +61,5 @@ export interface AfterCommitStep {
 }
 
 export function mergeEffects(...all: WriteEffects[]): WriteEffects {
-  return { tags: [...new Set(all.flatMap((e) => e.tags))], events: all.flatMap((e) => e.events) };
+  return { tags: [...new Set(all.flatMap((e) => e.tags))], changes: all.flatMap((e) => e.changes), events: all.flatMap((e) => e.events) };
 }

@@ -36,6 +36,7 @@ import { createStaticSite, defaultDashboardDir, defaultSiteDir } from './http/st
 import { attachWebSocket, type WebSocketLimits, type WebSocketStats } from './http/ws.js';
 import { createDashboardFeed } from './modules/dashboard/subscriptions.js';
 import { cacheDeclarations } from './modules/index.js';
+import { tagsOfChanges } from './cache/declare.js';
 import { badInput } from './graphql/errors.js';
 import { createPubSub } from './pubsub/index.js';
 import type { LiveServices } from './pubsub/live.js';
@@ -198,6 +199,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         relayDatabase,
         keyspace: config.cachePrefix,
         apply: (tags) => cache.tryInvalidate(tags),
+        tagsOfChanges: (stored) => tagsOfChanges(cacheDeclarations.decodeChanges(stored)),
         // The cache's Redis: it is the one whose invalidations the lease vouches for.
         probe: async () => {
           if (!cacheRedis) return;
@@ -303,6 +305,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     outbox,
     publish: publishStep, // live subscriptions: after invalidation (see above)
     logger,
+    declarations: cacheDeclarations,
     unsafeSkipInvalidation: options.unsafe?.skipInvalidation,
     dieAfterCommit: options.unsafe?.dieAfterCommit ?? (config.nodeEnv === 'test' && process.env.LIFELINE_TEST_DIE_AFTER_COMMIT === '1'),
   });

@@ -1,7 +1,11 @@
 // The invalidation outbox: what makes an invalidation survive a crash or a partition.
 //
-// Every write records the cache tags it changed in `cache_invalidations`, in its own
-// transaction (record(): one INSERT). So a commit without its invalidation record cannot exist.
+// Every write records what it changed in `cache_invalidations` atomically with the write: a
+// one-statement write inserts the changes of its declared entities (before and after, as JSON)
+// in the statement itself (recordChanges()), a transaction its precomputed tags (record(): one
+// INSERT in the transaction). So a commit without its invalidation record cannot exist. The
+// relay derives a stored change's tags through the same declarations and function as the
+// writer did (tagsOfChanges), so both invalidate the same tags.
 // After the commit the writer invalidates the tags itself, as before; this module makes sure
 // that an invalidation the writer could NOT make (cut off from the cache store, or killed
 // between its commit and its invalidation) still reaches every instance that serves from the
@@ -21,10 +25,10 @@
 //    be visible, never plain success.
 //
 // The relay's statements run on a connection pool of their own (not the app's counted pool):
-// the app's per-request statement counts, and the "one added statement per write" budget,
-// cover only what a request itself sends.
+// the app's per-request statement counts, and the statements-per-write budget, cover only
+// what a request itself sends.
 import { randomBytes } from 'node:crypto';
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { rows, type Database, type Executor } from './db/client.js';
 import type { Logger } from './observability/logger.js';
 
@@ -37,6 +41,8 @@ export interface OutboxOptions {
   keyspace: string;
   /** Applies tags to the cache; false when the store did not acknowledge it. */
   apply(tags: string[]): Promise<boolean>;
+  /** The tags of stored changes (the `changes` column): the write path derives its own with the same function. */
+  tagsOfChanges(stored: unknown): string[];
   /** Throws unless the cache store answers now (a round with nothing to apply must still prove it). */
   probe(): Promise<void>;
   logger: Logger;
@@ -71,6 +77,11 @@ export type Settled = { ok: true } | { ok: false; visibleBy: Date };
 export interface Outbox {
   /** The one INSERT, inside the write's transaction. Returns the row id. */
   record(tx: Executor, tags: string[]): Promise<number>;
+  /**
+   * The INSERT of a write statement's changes, as the body of one of its CTEs: `changes` is a
+   * query yielding a `changes` jsonb column (no row when nothing changed); RETURNING id.
+   */
+  recordChanges(changes: SQL): SQL;
   /** The writer invalidated its row itself: marked applied in the relay's next round (no statement of its own). */
   applied(id: number): void;
   /** The writer's own invalidation failed: see the header. */
@@ -105,6 +116,7 @@ class StoreDown extends Error {}
 interface Row {
   id: string | number;
   tags: string[] | string | null;
+  changes?: unknown;
   renewed?: number | null;
 }
 
@@ -143,6 +155,22 @@ export function createOutbox(options: OutboxOptions): Outbox {
 
   const parseTags = (tags: Row['tags']): string[] => (tags == null ? [] : typeof tags === 'string' ? (JSON.parse(tags) as string[]) : tags);
 
+  /**
+   * A row's change tags. A change this version cannot decode (an entity type it does not declare,
+   * written by a newer version during a rolling deploy) still moves its whole type: the type tag
+   * is on every entry holding a value of it.
+   */
+  const changeTags = (row: Row): string[] => {
+    if (row.changes == null) return [];
+    try {
+      return options.tagsOfChanges(row.changes);
+    } catch (err) {
+      logger.error({ err: (err as Error).message, id: row.id }, 'outbox row with changes this version cannot decode: invalidating their types');
+      const stored = (typeof row.changes === 'string' ? JSON.parse(row.changes) : row.changes) as { entity?: unknown }[];
+      return [...new Set(stored.map((c) => String(c.entity)))];
+    }
+  };
+
   const probe = () =>
     options.probe().catch((err: unknown) => {
       throw new StoreDown((err as Error).message);
@@ -169,7 +197,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
       await probe();
       return true;
     }
-    const tags = [...new Set(found.flatMap((r) => parseTags(r.tags)))];
+    const tags = [...new Set(found.flatMap((r) => [...parseTags(r.tags), ...changeTags(r)]))];
     const ok = await options.apply(tags);
     if (ok) {
       stats.relayed += found.length;
@@ -181,7 +209,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
   // The rows still to apply, never including those being marked in the same statement (a
   // statement's CTEs and its SELECT share one snapshot: the SELECT would still see them).
   const outstanding = (marks: number[], grace: number) => sql`
-    SELECT id, to_json(tags) AS tags FROM cache_invalidations
+    SELECT id, to_json(tags) AS tags, changes FROM cache_invalidations
     WHERE keyspace = ${keyspace} AND applied_at IS NULL
       AND id <> ALL (${idList(marks)}::bigint[])
       AND created_at < now() - make_interval(secs => ${grace / 1000})
@@ -207,7 +235,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
         renewed AS (
           UPDATE cache_leases SET expires_at = now() + make_interval(secs => ${leaseMs / 1000})
           WHERE ${sql.raw(extend ? 'true' : 'false')} AND instance_id = ${instanceId} AND expires_at > now() RETURNING 1)
-        SELECT (SELECT count(*)::int FROM renewed) AS renewed, (SELECT count(*)::int FROM marked) AS marked, o.id, o.tags
+        SELECT (SELECT count(*)::int FROM renewed) AS renewed, (SELECT count(*)::int FROM marked) AS marked, o.id, o.tags, o.changes
         FROM (SELECT 1) one LEFT JOIN LATERAL (${outstanding(marks, grace)}) o ON true`,
       );
     } catch (err) {
@@ -342,6 +370,10 @@ export function createOutbox(options: OutboxOptions): Outbox {
         sql`INSERT INTO cache_invalidations (keyspace, tags) VALUES (${keyspace}, ${textArray(tags)}::text[]) RETURNING id`,
       );
       return Number(row!.id);
+    },
+
+    recordChanges(changes) {
+      return sql`INSERT INTO cache_invalidations (keyspace, tags, changes) SELECT ${keyspace}::text, '{}'::text[], c.changes FROM (${changes}) c RETURNING id`;
     },
 
     applied(id) {

@@ -1,17 +1,25 @@
-// The one write path. A mutation hands write() a function of a transaction; write() runs it,
-// records the cache tags it changed in the invalidation outbox inside that same transaction,
-// commits, invalidates, publishes the events, and only then returns the value. Refusals (a
-// business rule said no) roll the transaction back and become a GraphQLError with a code.
+// The one write path, in two forms:
+//  - write.one(statement): a write that is ONE statement (write-statement.ts). write() adds the
+//    outbox INSERT of the statement's changes and the commit-order position to the statement
+//    itself, sends it without a transaction (a statement is atomic), derives the tags from the
+//    changes it returns, invalidates, publishes the events, and only then returns the value;
+//  - write(fn): a write of several statements. write() runs fn in a transaction, records the
+//    tags it changed in the outbox inside that same transaction, commits, and goes on as above.
+// Refusals (a business rule said no) write nothing and become a GraphQLError with a code.
 //
-// Write functions (modules' writes.ts) take a WriteTx, which only write() creates: code that
-// changes cached data cannot commit without going through here, so cannot skip invalidation.
+// Write functions (modules' writes.ts) take a WriteTx, which only write() creates, or hand
+// write.one a statement it completes: code that changes cached data cannot commit without
+// going through here, so cannot skip invalidation.
 import type { GraphQLError } from 'graphql';
 import type { AfterCommitStep, DomainEvent, WriteEffects } from './after-commit.js';
 import type { Cache } from './cache/cache.js';
-import type { Database, Tx } from './db/client.js';
+import { tagsOfChanges, type Change } from './cache/declare.js';
+import { rows, type Database, type Tx } from './db/client.js';
+import type { JsonRow } from './db/row-json.js';
 import { invalidationPending, refusalError } from './graphql/outcome.js';
 import type { Logger } from './observability/logger.js';
 import type { Outbox } from './outbox.js';
+import { composeWriteStatement, type WriteStatement } from './write-statement.js';
 
 declare const writeTxBrand: unique symbol;
 /** A transaction opened by write(): the only handle write functions accept. */
@@ -58,10 +66,37 @@ export interface WriteOptions {
   field?: string | ((reason: RefusalReason) => string | undefined);
 }
 
+/** What a one-statement write makes of its statement's result. */
+export type Decision<T> = { ok: true; value: T; events: DomainEvent[] } | Refusal | typeof retry;
+
+/**
+ * The statement wrote nothing and could not tell why (it lost a race it cannot wait for inside
+ * itself, such as a concurrent insert of the row it meant to insert): send it again.
+ */
+export const retry = { ok: 'retry' } as const;
+
+export interface StatementResult {
+  /** The statement's select list, by column name. */
+  row: JsonRow;
+  /** What it wrote, decoded through the entities' declarations (empty when it wrote nothing). */
+  changes: Change<never>[];
+  /** The commit-order position of its changes (see commitOrder in after-commit.ts). */
+  commitOrder: string;
+}
+
+export interface OneWrite<T> extends WriteStatement {
+  decide(result: StatementResult): Decision<T>;
+}
+
 export interface Write {
   /** Runs `fn` in a transaction and everything after its commit; resolves to its value, or throws a GraphQLError. */
   <T>(fn: (tx: WriteTx) => Promise<WriteOutcome<T>>, options?: WriteOptions): Promise<T>;
+  /** Sends the write as one statement (outbox row included) and does everything after it; as above. */
+  one<T>(write: OneWrite<T>, options?: WriteOptions): Promise<T>;
 }
+
+/** A statement that keeps losing its race is sent at most this often before the write fails. */
+const MAX_ATTEMPTS = 3;
 
 export interface WritePathOptions {
   database: Database;
@@ -72,6 +107,8 @@ export interface WritePathOptions {
   /** Publishes a committed write's events (after its invalidation). */
   publish: AfterCommitStep;
   logger: Logger;
+  /** Decodes the changes a write statement returns (the cache registry's): the outbox relay decodes stored ones the same way. */
+  declarations: { decodeChanges(stored: unknown): Change<never>[] };
   /** TEST ONLY: neither record nor apply invalidations, to show the tests catch the stale read. */
   unsafeSkipInvalidation?: boolean;
   /** TEST ONLY: the process dies (SIGKILL) right after a commit, before invalidating anything. */
@@ -82,7 +119,7 @@ export function createWritePath(options: WritePathOptions): { write: Write; publ
   const { database, cache, outbox, logger } = options;
   const invalidating = cache !== null && !options.unsafeSkipInvalidation;
 
-  const write: Write = async <T>(fn: (tx: WriteTx) => Promise<WriteOutcome<T>>, writeOptions: WriteOptions = {}): Promise<T> => {
+  const transactional = async <T>(fn: (tx: WriteTx) => Promise<WriteOutcome<T>>, writeOptions: WriteOptions = {}): Promise<T> => {
     let committed: { value: T; effects: WriteEffects; outboxId: number | null };
     try {
       committed = await database.db.transaction(async (tx) => {
@@ -100,14 +137,45 @@ export function createWritePath(options: WritePathOptions): { write: Write; publ
       if (err instanceof Refused) throw toError(err.refusal, writeOptions);
       throw err;
     }
+    return afterCommit(committed.value, committed.effects, committed.outboxId);
+  };
+
+  // The outbox INSERT only when this instance invalidates: with no cache there is nothing to relay.
+  const recordChanges = invalidating && outbox ? outbox.recordChanges : null;
+
+  const one = async <T>(statement: OneWrite<T>, writeOptions: WriteOptions = {}): Promise<T> => {
+    const query = composeWriteStatement(statement, recordChanges);
+    for (let attempt = 1; ; attempt++) {
+      const [row] = await rows<JsonRow>(database.db, query);
+      const changes = options.declarations.decodeChanges(row!.lifeline_changes);
+      const outboxId = row!.lifeline_outbox_id == null ? null : Number(row!.lifeline_outbox_id);
+      const decision = statement.decide({ row: row!, changes, commitOrder: String(row!.lifeline_order) });
+      // The tags come from the very changes the outbox row holds, through the same function the relay uses.
+      const effects: WriteEffects = { tags: tagsOfChanges(changes), changes, events: decision.ok === true ? decision.events : [] };
+      if (decision.ok === true) return afterCommit(decision.value, effects, outboxId);
+      if (changes.length) {
+        // A statement that wrote and then said no is a bug in it; what it wrote is committed, so
+        // it is invalidated like any write before the error is reported.
+        await afterCommit(null, effects, outboxId).catch(() => {});
+        throw new Error(`a write statement ${decision.ok === false ? `refused (${decision.reason})` : 'asked to be retried'} after writing ${changes.length} change(s)`);
+      }
+      if (decision.ok === false) throw toError(decision, writeOptions);
+      if (attempt >= MAX_ATTEMPTS) throw new Error(`a write statement lost its race ${attempt} times`);
+    }
+  };
+
+  const write: Write = Object.assign(transactional, { one });
+
+  /** Everything after a commit, in order: invalidate (awaited), publish, answer. */
+  const afterCommit = async <T>(value: T, effects: WriteEffects, outboxId: number | null): Promise<T> => {
     if (options.dieAfterCommit) process.kill(process.pid, 'SIGKILL');
-    const pending = invalidating ? await invalidate(committed.effects.tags, committed.outboxId) : null;
+    const pending = invalidating ? await invalidate(effects.tags, outboxId) : null;
     // Events go out after the invalidation (a subscriber that queries on an event must not read
     // what the write replaced), and even when the invalidation is still pending: the change
     // is committed, and events carry their rows, not cached data.
-    await options.publish.run(committed.effects);
+    await options.publish.run(effects);
     if (pending) throw pending;
-    return committed.value;
+    return value;
   };
 
   /**
@@ -134,7 +202,7 @@ export function createWritePath(options: WritePathOptions): { write: Write; publ
   return {
     write,
     // Events of something that is not a database write (a sign-out): nothing to invalidate.
-    publish: (events) => options.publish.run({ tags: [], events }),
+    publish: (events) => options.publish.run({ tags: [], changes: [], events }),
   };
 }
 

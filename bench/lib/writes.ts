@@ -1,9 +1,10 @@
-// The `writes` scenario: SQL statements per write, with the transactional invalidation outbox
-// and as it was before it. One full-cache Lifeline, the demo staff account, a bounded number of
+// The `writes` scenario: SQL statements per write, outbox row included, next to what the same
+// write cost when each step was a statement of its own (BEGIN, the old row's lookup, the write,
+// the commit-order read, the outbox INSERT, COMMIT). One full-cache Lifeline, the demo staff account, a bounded number of
 // each mutation run one after another (so nothing else sends statements meanwhile), and per
 // mutation: the delta of the server's own SQL statement counter on /metrics (the request pool's
 // statements: the relay polls on a pool of its own, which the counter does not see) divided by
-// the writes, split into the outbox's INSERT and the write's own statements.
+// the writes, and how many outbox rows they inserted (one per write, inside its statement).
 //
 // The counter has no label for the kind of statement, so the outbox's share is read from
 // PostgreSQL: how far cache_invalidations' id sequence advanced. Each outbox INSERT takes exactly
@@ -20,7 +21,13 @@ import { delay, HOST } from './services.js';
 import { RedisStats, type RedisSnapshot } from './stats.js';
 import { fmt, type BenchContext } from './window.js';
 
-export const WRITES_DESCRIPTION = 'SQL statements per write (updateDonor, adjustInventory, createBloodRequest), with the invalidation outbox and without it';
+export const WRITES_DESCRIPTION = 'SQL statements per write (updateDonor, adjustInventory, createBloodRequest), outbox row included, now and when each step was a statement';
+
+/**
+ * Statements per write when each step was a statement of its own, outbox INSERT included
+ * (measured by this scenario before the writes became one statement each).
+ */
+export const STATEMENTS_PER_WRITE_BEFORE: Record<string, number> = { updateDonor: 5, adjustInventory: 6, createBloodRequest: 6 };
 
 /** How many of each mutation: enough for a stable mean, few enough to take seconds. */
 export const WRITES_PER_MUTATION = 200;
@@ -30,9 +37,9 @@ export interface WritesRow {
   writes: number;
   /** Server SQL statement counter delta / writes. */
   statementsPerWrite: number;
-  /** Outbox INSERTs / writes (1 when every write records its invalidation). */
+  /** Outbox rows / writes (1 when every write records its invalidation). */
   outboxPerWrite: number;
-  /** The write's own statements: what a write cost before the outbox. */
+  /** What the same write cost with one statement per step (STATEMENTS_PER_WRITE_BEFORE). */
   beforePerWrite: number;
   errors: number;
   errorExamples: string[];
@@ -193,7 +200,7 @@ export async function runWrites(ctx: BenchContext, perMutation = WRITES_PER_MUTA
         writes: perMutation,
         statementsPerWrite: statements / perMutation,
         outboxPerWrite: outbox / perMutation,
-        beforePerWrite: (statements - outbox) / perMutation,
+        beforePerWrite: STATEMENTS_PER_WRITE_BEFORE[mutation.name]!,
         errors,
         errorExamples,
         seconds,
@@ -208,7 +215,7 @@ export async function runWrites(ctx: BenchContext, perMutation = WRITES_PER_MUTA
       rows.push(row);
       if (errors) warnings.push(`${mutation.name}: ${errors} failed writes: ${errorExamples.join(' | ')}`);
       process.stderr.write(
-        `    ${mutation.name}: ${fmt(row.statementsPerWrite, 2)} statements/write (${fmt(row.beforePerWrite, 2)} own + ${fmt(row.outboxPerWrite, 2)} outbox), ${fmt(perMutation / seconds)} writes/s; ` +
+        `    ${mutation.name}: ${fmt(row.statementsPerWrite, 2)} statements/write (was ${fmt(row.beforePerWrite, 2)}; ${fmt(row.outboxPerWrite, 2)} outbox rows/write), ${fmt(perMutation / seconds)} writes/s; ` +
           `Redis ${fmt(row.redisCommandsPerWrite, 1)} cmds/write (${fmt(row.redisRoundTripsPerWrite, 1)} round trips: ${JSON.stringify(row.redisRoundTrips)}), ` +
           `${fmt(row.redisCpuMicrosPerWrite)} µs CPU/write (commandstats: scripts ${fmt(row.redisScriptUsecPerWrite)} µs, other ${fmt(row.redisOtherUsecPerWrite)} µs); calls ${JSON.stringify(row.redisCallsPerWrite)}\n`,
       );
@@ -225,7 +232,7 @@ export async function runWrites(ctx: BenchContext, perMutation = WRITES_PER_MUTA
 
 function writesTable(rows: WritesRow[]): string {
   const lines = [
-    '| mutation (CACHE_MODE=full) | writes | SQL statements/write, with the outbox | before the outbox (the write\'s own) | outbox INSERTs/write | writes/s (one at a time) | Redis cmds/write (Lua-internal incl.) | Redis round trips/write | Redis CPU µs/write | commandstats µs/write (scripts / other) | errors |',
+    '| mutation (CACHE_MODE=full) | writes | SQL statements/write, outbox row included | before (a statement per step) | outbox rows/write | writes/s (one at a time) | Redis cmds/write (Lua-internal incl.) | Redis round trips/write | Redis CPU µs/write | commandstats µs/write (scripts / other) | errors |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
@@ -234,7 +241,7 @@ function writesTable(rows: WritesRow[]): string {
         `${fmt(r.redisCommandsPerWrite, 1)} | ${fmt(r.redisRoundTripsPerWrite, 1)} | ${fmt(r.redisCpuMicrosPerWrite)} | ${fmt(r.redisScriptUsecPerWrite)} / ${fmt(r.redisOtherUsecPerWrite)} | ${r.errors} |`,
     );
   }
-  return `${lines.join('\n')}\n\nStatements counted by the server (lifeline_sql_statements_total, the request pool only); outbox INSERTs from cache_invalidations' id sequence. ` +
+  return `${lines.join('\n')}\n\nStatements counted by the server (lifeline_sql_statements_total, the request pool only); outbox rows from cache_invalidations' id sequence; "before" is what each write cost with a statement per step. ` +
     `Redis: commands and CPU (INFO commandstats, INFO cpu) over the measured writes plus 0.5 s for work that follows the last reply, Redis's idle rate subtracted; ` +
     `round trips are the top-level commands MONITOR saw over ${MONITOR_SAMPLE} further writes (the app's background probes included).`;
 }

@@ -13,6 +13,8 @@
 //   list tag           name[f=v&f=*]      (filters only; * = unset, the list of every value)
 // where v is encodeValue(value): a type letter, then the value, with every character outside
 // [A-Za-z0-9_.-] percent-escaped. See docs/cache-declarations.md for why that is injective.
+import type { Table } from 'drizzle-orm';
+import { columnNames, decodeRow, parseJson, type JsonRow } from '../db/row-json.js';
 
 /** What a key parameter may be. `undefined` (absent) is a value of its own. */
 export type KeyValue = string | number | boolean | null | undefined;
@@ -93,6 +95,12 @@ export interface EntityDecl<R> {
   tagOfIdText(text: string): string | null;
   /** The id parts an entity key names (the inverse of `key`); null for a key of another type. */
   idOfKey(key: string): IdPart[] | null;
+  /** The table a value's row lives in, when the value is a row of one (changes need it). */
+  readonly table: Table | null;
+  /** SQL names of the table's columns a shared cache must never hold (private fields): left out of changes. */
+  readonly withheld: readonly string[];
+  /** A value as JSON (`to_jsonb` of its row, withheld columns removed, joined values added) decoded: an R. */
+  decode(json: JsonRow): unknown;
   readonly lists: ListDecl<R, unknown>[];
   readonly aggregates: AggregateDecl[];
 }
@@ -162,7 +170,14 @@ const ANY = '*';
 const registered = new WeakSet<object>();
 const unset = (v: KeyValue) => v === undefined || v === null || v === '';
 
-export function defineEntity<R>(spec: { type: string; id?: readonly (keyof R & string)[] }): EntityDecl<R> {
+export function defineEntity<R>(spec: {
+  type: string;
+  id?: readonly (keyof R & string)[];
+  /** The table its rows live in. */
+  table?: Table;
+  /** Columns (TypeScript keys) of the table that are not part of the cached value. */
+  withhold?: readonly string[];
+}): EntityDecl<R> {
   const { type } = spec;
   if (!TYPE_NAME.test(type)) throw new TypeError(`entity type ${JSON.stringify(type)} must match ${TYPE_NAME}`);
   const idFields = spec.id ?? (['id'] as never as readonly (keyof R & string)[]);
@@ -219,10 +234,52 @@ export function defineEntity<R>(spec: { type: string; id?: readonly (keyof R & s
         return null;
       }
     },
+    table: spec.table ?? null,
+    withheld: spec.table ? columnNames(spec.table, spec.withhold ?? []) : [],
+    decode(json) {
+      if (!spec.table) throw new TypeError(`${type} declares no table: its changes cannot be decoded`);
+      return decodeRow(spec.table, json);
+    },
     lists: [],
     aggregates: [],
   };
   return entity;
+}
+
+// ---- changes --------------------------------------------------------------------------------
+
+/**
+ * One declared entity's value before and after a write (null before: created; null after:
+ * deleted; before absent: a write of several statements that changed the row without reading it).
+ */
+export interface Change<R = unknown> {
+  entity: EntityDecl<R>;
+  before?: R | null;
+  after: R | null;
+}
+
+/** A change of any entity, typed as such (a list of changes mixes entities). */
+export const anyChange = <R>(change: Change<R>): Change<never> => change as unknown as Change<never>;
+
+/** A change as a statement builds it and the outbox stores it: the entity's type and its rows as JSON. */
+export interface StoredChange {
+  entity: string;
+  before: JsonRow | null;
+  after: JsonRow | null;
+}
+
+/**
+ * Every tag the changes move, through each entity's one declaration. The writer and the outbox
+ * relay both call this on the same decoded changes, so they cannot disagree about the tags.
+ */
+export function tagsOfChanges(changes: readonly Change<never>[]): string[] {
+  const tags = new Set<string>();
+  for (const { entity, before, after } of changes) {
+    const row = after ?? before;
+    if (row == null) continue;
+    for (const t of entity.tagsOf(row, after !== null && before != null ? before : undefined)) tags.add(t);
+  }
+  return [...tags];
 }
 
 /** A single cached value built from rows of other types (a dashboard): any write of one of them moves it. */
@@ -320,6 +377,8 @@ export interface CacheRegistry {
   purgeTags(type: string, id: string | null): { tags: string[] } | { error: string; field: 'type' | 'id' };
   /** Every list declared, for tests and docs. */
   readonly lists: ListDecl<never, never>[];
+  /** Stored changes (JSON, or its text) decoded through their entities' declarations; throws on a type not declared. */
+  decodeChanges(stored: unknown): Change<never>[];
 }
 
 export function cacheRegistry(declarations: readonly CacheDeclaration[]): CacheRegistry {
@@ -346,6 +405,13 @@ export function cacheRegistry(declarations: readonly CacheDeclaration[]): CacheR
     types,
     taggers,
     lists: [...lists.values()],
+    decodeChanges(stored) {
+      return (parseJson<StoredChange[] | null>(stored) ?? []).map((c) => {
+        const entity = entities.get(c.entity);
+        if (!entity) throw new Error(`a change of ${JSON.stringify(c.entity)}, which is not a declared entity`);
+        return { entity, before: c.before && (entity.decode(c.before) as never), after: c.after && (entity.decode(c.after) as never) };
+      });
+    },
     purgeTags(type, id) {
       const entity = entities.get(type);
       const aggregate = aggregates.get(type);

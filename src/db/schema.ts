@@ -6,6 +6,7 @@ import {
   check,
   index,
   integer,
+  jsonb,
   pgEnum,
   pgTable,
   primaryKey,
@@ -168,11 +169,16 @@ export const donations = pgTable(
 );
 
 /**
- * The transactional invalidation outbox: each committed write's cache tags, inserted in the
- * write's own transaction (so a commit without its invalidation record cannot exist), then
- * applied to the cache by the writer and, should it fail or die, by any instance's relay
- * (src/outbox.ts). `keyspace` is the CACHE_PREFIX: instances of one deployment share it and
- * relay only their own keyspace's rows.
+ * The transactional invalidation outbox: what each committed write changed, inserted by the
+ * write's own statement or transaction (so a commit without its invalidation record cannot
+ * exist), then applied to the cache by the writer and, should it fail or die, by any
+ * instance's relay (src/outbox.ts). `keyspace` is the CACHE_PREFIX: instances of one deployment
+ * share it and relay only their own keyspace's rows.
+ *
+ * A row holds precomputed `tags`, or `changes`: the declared entities' rows before and after
+ * the write as JSON, from which writer and relay derive the tags through the same declaration.
+ * A single-statement write knows the row it replaced only inside the statement, so it cannot
+ * compute tags before inserting its outbox row; it stores the change instead.
  */
 export const cacheInvalidations = pgTable(
   'cache_invalidations',
@@ -180,6 +186,8 @@ export const cacheInvalidations = pgTable(
     id: bigserial('id', { mode: 'number' }).primaryKey(),
     keyspace: text('keyspace').notNull(),
     tags: text('tags').array().notNull(),
+    /** [{ entity, before, after }]: see src/cache/changes.ts. Null when the tags say it all. */
+    changes: jsonb('changes'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     appliedAt: timestamp('applied_at', { withTimezone: true, mode: 'date' }),
   },

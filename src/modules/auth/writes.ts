@@ -1,6 +1,7 @@
 import { donors, users, type BloodGroup, type DonorRow, type UserRow } from '../../db/schema.js';
+import { anyChange } from '../../cache/declare.js';
 import { refuse, type WriteOutcome, type WriteTx } from '../../write.js';
-import { donorCache } from '../donor/cache.js';
+import { donorCache, profileOf } from '../donor/cache.js';
 
 export interface RegisterValues {
   email: string;
@@ -29,6 +30,6 @@ export async function registerDonor(tx: WriteTx, v: RegisterValues): Promise<Wri
   return {
     ok: true,
     value: { user, donor: donor! },
-    effects: { tags: donorCache.tagsOf(donor!), events: [{ topic: 'dashboardStatsUpdated' }] },
+    effects: { tags: donorCache.tagsOf(donor!), changes: [anyChange({ entity: donorCache, before: null, after: profileOf(donor!) })], events: [{ topic: 'dashboardStatsUpdated' }] },
   };
 }

@@ -1,11 +1,11 @@
 // What of blood requests is cached: each request, bloodRequests(status, urgency, region) pages
 // and a hospital's requests(status). The region is the hospital's, so a write names it too.
 import { defineEntity, defineList } from '../../cache/declare.js';
-import type { BloodRequestRow } from '../../db/schema.js';
+import { bloodRequests, type BloodRequestRow } from '../../db/schema.js';
 
 export type BloodRequestView = BloodRequestRow & { region: string };
 
-export const bloodRequestCache = defineEntity<BloodRequestView>({ type: 'BloodRequest' });
+export const bloodRequestCache = defineEntity<BloodRequestView>({ type: 'BloodRequest', table: bloodRequests });
 
 export const bloodRequestsList = defineList<BloodRequestView, BloodRequestRow>({
   name: 'bloodRequests',

@@ -33,18 +33,18 @@ export const bloodRequestResolvers: Resolvers = {
         unitsNeeded: intRange('input.unitsNeeded', input.unitsNeeded, 1, MAX_UNITS_PER_REQUEST),
         urgency: input.urgency,
       };
-      return services.write((tx) => createBloodRequest(tx, values), { field: 'input.hospitalId' });
+      return services.write.one(createBloodRequest(values), { field: 'input.hospitalId' });
     },
     fulfillBloodRequest: async (_p, { id, units }, { viewer, services }) => {
       requireRole(viewer, 'STAFF', 'ADMIN');
       const requestId = parseId('BloodRequest', id);
       const count = intRange('units', units, 1, MAX_UNITS_PER_REQUEST);
-      return services.write((tx) => fulfillBloodRequest(tx, requestId, count), { field: 'units' });
+      return services.write.one(fulfillBloodRequest(requestId, count), { field: 'units' });
     },
     cancelBloodRequest: async (_p, { id }, { viewer, services }) => {
       requireRole(viewer, 'STAFF', 'ADMIN');
       const requestId = parseId('BloodRequest', id);
-      return services.write((tx) => cancelBloodRequest(tx, requestId), { field: 'id' });
+      return services.write.one(cancelBloodRequest(requestId), { field: 'id' });
     },
   },
   Hospital: {

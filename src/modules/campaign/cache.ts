@@ -1,8 +1,8 @@
 // What of campaigns is cached: each campaign, and campaigns(activeOnly, region).
 import { defineEntity, defineList } from '../../cache/declare.js';
-import type { CampaignRow } from '../../db/schema.js';
+import { campaigns, type CampaignRow } from '../../db/schema.js';
 
-export const campaignCache = defineEntity<CampaignRow>({ type: 'Campaign' });
+export const campaignCache = defineEntity<CampaignRow>({ type: 'Campaign', table: campaigns });
 
 export const campaignsList = defineList({
   name: 'campaigns',

@@ -36,7 +36,7 @@ export const campaignResolvers: Resolvers = {
         endsAt,
         goalUnits: intRange('input.goalUnits', input.goalUnits, 1, 100_000),
       };
-      return services.write((tx) => createCampaign(tx, values), { field: 'input.hospitalId' });
+      return services.write.one(createCampaign(values), { field: 'input.hospitalId' });
     },
   },
   Campaign: {

@@ -1,8 +1,8 @@
 // What of donations is cached: each donation, and pages of a donor's and of a campaign's donations.
 import { defineEntity, defineList } from '../../cache/declare.js';
-import type { DonationRow } from '../../db/schema.js';
+import { donations, type DonationRow } from '../../db/schema.js';
 
-export const donationCache = defineEntity<DonationRow>({ type: 'Donation' });
+export const donationCache = defineEntity<DonationRow>({ type: 'Donation', table: donations });
 
 export const donationsByDonorList = defineList({
   name: 'donationsByDonor',

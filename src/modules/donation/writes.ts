@@ -1,10 +1,11 @@
 import { and, eq, gt, isNull, lte, or, sql } from 'drizzle-orm';
 import { commitOrder } from '../../after-commit.js';
-import { campaigns, donations, donors, hospitals, type DonationRow } from '../../db/schema.js';
+import { campaigns, donations, donors, hospitals, type CampaignRow, type DonationRow } from '../../db/schema.js';
+import { anyChange } from '../../cache/declare.js';
 import { refuse, type WriteOutcome, type WriteTx } from '../../write.js';
 import { DONATION_INTERVAL_DAYS, nextEligibleAt, pointsFor } from '../donor/eligibility.js';
 import { campaignCache } from '../campaign/cache.js';
-import { donorCache } from '../donor/cache.js';
+import { donorCache, profileOf } from '../donor/cache.js';
 import { inventoryItemCache } from '../inventory/cache.js';
 import { donationCache } from './cache.js';
 import { changeStock } from '../inventory/writes.js';
@@ -45,6 +46,7 @@ export async function recordDonation(tx: WriteTx, input: RecordDonationInput, no
 
   // The donor's points and last donation changed (not which lists it is in); stock moved.
   const tags = [donorCache.tag(donor)];
+  let updatedCampaign: CampaignRow | null = null;
   if (input.campaignId !== null) {
     const [campaign] = await tx
       .update(campaigns)
@@ -66,6 +68,7 @@ export async function recordDonation(tx: WriteTx, input: RecordDonationInput, no
       return refuse('campaign-inactive', `Campaign ${input.campaignId} is not running now.`);
     }
     tags.push(campaignCache.tag(campaign));
+    updatedCampaign = campaign;
   }
 
   const [donation] = await tx
@@ -82,6 +85,13 @@ export async function recordDonation(tx: WriteTx, input: RecordDonationInput, no
     value: donation!,
     effects: {
       tags,
+      // Rows this transaction changed without reading them first have no `before`.
+      changes: [
+        anyChange({ entity: donorCache, after: profileOf(donor) }),
+        ...(updatedCampaign ? [anyChange({ entity: campaignCache, after: updatedCampaign })] : []),
+        anyChange({ entity: donationCache, before: null, after: donation! }),
+        anyChange({ entity: inventoryItemCache, after: { ...stock!, region: hospital.region } }),
+      ],
       events: [
         { topic: 'donationRecorded', donation: donation!, donor, hospital },
         // A positive change always returns the row (an upsert).

@@ -40,7 +40,7 @@ export const donorResolvers: Resolvers = {
       if (input.city != null) changes.city = text('input.city', input.city, { max: 100 });
       if (input.phone !== undefined) changes.phone = input.phone === null ? null : phone('input.phone', input.phone);
       if (Object.keys(changes).length === 0) throw badInput('input must change at least one field.', 'input');
-      return services.write((tx) => updateDonor(tx, donorId, changes));
+      return services.write.one(updateDonor(donorId, changes));
     },
   },
   Donor: {

@@ -1,8 +1,8 @@
 // What of hospitals is cached: each hospital, and hospitals(region).
 import { defineEntity, defineList } from '../../cache/declare.js';
-import type { HospitalRow } from '../../db/schema.js';
+import { hospitals, type HospitalRow } from '../../db/schema.js';
 
-export const hospitalCache = defineEntity<HospitalRow>({ type: 'Hospital' });
+export const hospitalCache = defineEntity<HospitalRow>({ type: 'Hospital', table: hospitals });
 
 export const hospitalsList = defineList({
   name: 'hospitals',

@@ -7,7 +7,7 @@
 // entries; the items' units come from their own InventoryItem entries, so only the changed item
 // is read again. Availability's order (most units first) is applied when it is assembled.
 import { defineEntity, defineList } from '../../cache/declare.js';
-import { bloodGroupEnum, type InventoryRow } from '../../db/schema.js';
+import { bloodGroupEnum, inventory, type InventoryRow } from '../../db/schema.js';
 
 /** What an item's tags and list membership are judged by. */
 export type InventoryItemView = Pick<InventoryRow, 'hospitalId' | 'bloodGroup' | 'units'> & { region: string };
@@ -15,7 +15,7 @@ export type InventoryItemView = Pick<InventoryRow, 'hospitalId' | 'bloodGroup' |
 /** An item as cached (its InventoryItem entry) and as the lists assemble it: the row with its hospital's region. */
 export type StockRow = InventoryRow & { region: string };
 
-export const inventoryItemCache = defineEntity<InventoryItemView>({ type: 'InventoryItem', id: ['hospitalId', 'bloodGroup'] });
+export const inventoryItemCache = defineEntity<InventoryItemView>({ type: 'InventoryItem', id: ['hospitalId', 'bloodGroup'], table: inventory });
 
 /** Blood groups in the enum's order, which is the order SQL sorts them in. */
 const GROUP_ORDER: readonly string[] = bloodGroupEnum.enumValues;

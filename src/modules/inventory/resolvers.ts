@@ -43,7 +43,7 @@ export const inventoryResolvers: Resolvers = {
       const id = parseId('Hospital', hospitalId, 'hospitalId');
       intRange('delta', delta, -MAX_ADJUST, MAX_ADJUST);
       if (delta === 0) throw badInput('delta must not be 0.', 'delta');
-      return services.write((tx) => adjustInventory(tx, id, bloodGroup, delta), { field: 'delta' });
+      return services.write.one(adjustInventory(id, bloodGroup, delta), { field: 'delta' });
     },
   },
   Hospital: {

@@ -1,0 +1,1 @@
+ALTER TABLE "cache_invalidations" ADD COLUMN "changes" jsonb;
