@@ -234,8 +234,11 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
     const { socket } = delivery;
     // A closed socket ends the operation (graphql-ws calls return() on the stream): nothing to write.
     if (socket.readyState !== socket.OPEN) return Promise.resolve();
-    // The same check graphql-ws's path makes in onNext: many subscriptions together flooding one socket.
-    if (socket.bufferedAmount > limits.maxBufferedBytes) tooSlow(socket);
+    // The same check onNext makes for what graphql-ws sends: many subscriptions together flooding one socket.
+    if (socket.bufferedAmount > limits.maxBufferedBytes) {
+      tooSlow(socket);
+      return Promise.resolve();
+    }
     framesSent++;
     // Resolved once the kernel took the bytes, as graphql-ws's own send: a subscriber's next event
     // waits for that, so one that does not read piles events up in its bounded stream (1013).
@@ -361,7 +364,6 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
         if (prepared.errors) return prepared.errors;
         const { document, operation } = prepared;
         const { socket } = ctx.extra;
-
         // Who sent it, as for HTTP (TRUST_PROXY): sign-in and sign-up over the socket draw from the same budgets.
         const request = newRequestState({ ip: clientIp(ctx.extra.request, options.trustedProxies) });
         try {
