@@ -97,6 +97,10 @@ export interface WebSocketStats {
   operations: number;
   /** Connections this instance closed because the client could not keep up (1013). */
   closedTooSlow: number;
+  /** Subscription `next` payloads serialized: once per event per shared execution, not per subscriber. */
+  framesSerialized: number;
+  /** Subscription `next` frames written to sockets (one per subscriber per event). */
+  framesSent: number;
 }
 
 export interface WebSocketTransport {
@@ -112,6 +116,12 @@ interface Connection {
   viewer: Viewer;
   authorization: string;
   operations(): number;
+}
+
+/** Where a subscription's frames go: its socket, and `{"id":<its id>` already encoded. */
+interface Delivery {
+  socket: WebSocket;
+  head: Buffer;
 }
 
 /** What graphql-ws executes per event: an Envelope (pubsub) or a Snapshot (feeds). */
@@ -192,15 +202,48 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
   // group, not once per subscriber. A fan-out to a thousand dashboards is then one execute()
   // and a thousand socket writes: profiling the fanout bench showed execute() and the garbage
   // it makes at about a third of the server's CPU per event.
-  type Shared = { context: GraphQLContext; eventId: string; results: Map<string, Promise<ExecutionResult>> };
+  //
+  // Serializing is shared the same way. graphql-ws would stringify the result once per
+  // subscriber (and `ws` encode that string once more per socket); instead a subscription's
+  // events bypass graphql-ws's send: the payload is turned into bytes once per event and group,
+  // `,"type":"next","payload":<json>}`, and each socket gets its own `{"id":"<its id>"` in front
+  // (encoded once per subscription): a well-formed graphql-ws `next` message for each client's
+  // own id, with the same payload bytes for everyone in the group.
+  type Shared = { context: GraphQLContext; eventId: string; frames: Map<string, Promise<Buffer>> };
   const perEvent = new WeakMap<LiveEvent, Shared>();
   const sharedFor = (event: LiveEvent): Shared => {
     let shared = perEvent.get(event);
     if (!shared) {
-      shared = { context: options.context(null), eventId: encodeEventId(event.topic, event.id), results: new Map() };
+      shared = { context: options.context(null), eventId: encodeEventId(event.topic, event.id), frames: new Map() };
       perEvent.set(event, shared);
     }
     return shared;
+  };
+  let framesSerialized = 0;
+  let framesSent = 0;
+  /** The bytes after a subscription's id in its `next` message (errors get their codes first, as in onNext). */
+  const frameTail = (result: ExecutionResult): Buffer => {
+    const payload = result.errors?.length ? { ...result, errors: formatErrors(result.errors) } : result;
+    framesSerialized++;
+    return Buffer.from(`,"type":"next","payload":${JSON.stringify(payload)}}`);
+  };
+
+  /** Subscriptions' delivery, by their operation context (one object per operation: see onSubscribe). */
+  const deliveries = new WeakMap<object, Delivery>();
+  const send = (delivery: Delivery, tail: Buffer): Promise<void> => {
+    const { socket } = delivery;
+    // A closed socket ends the operation (graphql-ws calls return() on the stream): nothing to write.
+    if (socket.readyState !== socket.OPEN) return Promise.resolve();
+    // The same check onNext makes for what graphql-ws sends: many subscriptions together flooding one socket.
+    if (socket.bufferedAmount > limits.maxBufferedBytes) {
+      tooSlow(socket);
+      return Promise.resolve();
+    }
+    framesSent++;
+    // Resolved once the kernel took the bytes, as graphql-ws's own send: a subscriber's next event
+    // waits for that, so one that does not read piles events up in its bounded stream (1013).
+    // A write error destroys the socket, whose close ends the operation.
+    return new Promise((resolve) => socket.send(Buffer.concat([delivery.head, tail]), { binary: false }, () => resolve()));
   };
 
   const subscribe = async (args: ExecutionArgs) => {
@@ -213,18 +256,25 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
       text === undefined
         ? null
         : JSON.stringify([text, args.operationName ?? null, args.variableValues ?? null, viewer ? [viewer.userId, viewer.role, viewer.donorId] : null]);
-    return mapEvents(source as AsyncIterable<LiveEvent>, (event) => {
+    const tailFor = (event: LiveEvent): Promise<Buffer> => {
       const shared = sharedFor(event);
-      const run = async (): Promise<ExecutionResult> => {
+      const run = async (): Promise<Buffer> => {
         const result = await execute({ ...args, rootValue: event, contextValue: { ...shared.context, viewer } });
         // The id a client passes back as `after` to resume right after this event.
-        return { ...result, extensions: { ...result.extensions, eventId: shared.eventId } };
+        return frameTail({ ...result, extensions: { ...result.extensions, eventId: shared.eventId } });
       };
       if (group === null) return run();
-      let result = shared.results.get(group);
-      if (!result) shared.results.set(group, (result = run()));
-      // The same object goes to every subscriber of the group; graphql-ws only serializes it.
-      return result;
+      let tail = shared.frames.get(group);
+      // The same bytes go to every subscriber of the group.
+      if (!tail) shared.frames.set(group, (tail = run()));
+      return tail;
+    };
+    const delivery = deliveries.get(args.contextValue as object);
+    if (!delivery) throw new Error('subscription without a socket to deliver to');
+    return deliverEvents(source as AsyncIterable<LiveEvent>, async (event, wanted) => {
+      const tail = await tailFor(event);
+      // Completed by the client (or its socket closed) while the event was executing.
+      if (wanted()) await send(delivery, tail);
     });
   };
 
@@ -299,7 +349,7 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
         }
         return true;
       },
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         // ctx.subscriptions already holds this operation.
         if (Object.keys(ctx.subscriptions).length > limits.maxSubscriptionsPerConnection) {
           return [
@@ -322,12 +372,20 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
           if (err instanceof GraphQLError) return [err];
           throw err;
         }
+        let contextValue: GraphQLContext;
+        if (operation?.operation === 'subscription') {
+          contextValue = lazyContext(ctx.extra.viewer ?? null);
+          // Its events are written by deliverEvents, not by graphql-ws: see `subscribe`.
+          deliveries.set(contextValue, { socket, head: Buffer.from(`{"id":${JSON.stringify(id)}`) });
+        } else {
+          contextValue = options.context(ctx.extra.viewer ?? null, request);
+        }
         return {
           schema,
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
-          contextValue: operation?.operation === 'subscription' ? lazyContext(ctx.extra.viewer ?? null) : options.context(ctx.extra.viewer ?? null, request),
+          contextValue,
           // Subscriptions reach the engine through their root value (see pubsub/live.ts).
           rootValue:
             operation?.operation === 'subscription'
@@ -341,11 +399,12 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
       onComplete: () => {
         operationCount--;
       },
+      // What graphql-ws still sends itself: queries and mutations over the socket, and a
+      // subscription's own errors result (bad arguments...). Subscription events go through `send`.
       onNext: (ctx, _id, _payload, _args, result) => {
         // graphql-ws awaits each send, so events queue in our streams (bounded) rather than
-        // here; this catches a connection whose many subscriptions together flood the socket.
+        // here; this catches a connection whose many operations together flood the socket.
         if (ctx.extra.socket.bufferedAmount > limits.maxBufferedBytes) tooSlow(ctx.extra.socket);
-        // A shared result is one object for its whole group: copied only when it has errors.
         if (result.errors?.length) return { ...result, errors: formatErrors(result.errors) };
       },
       onError: (_ctx, _id, _payload, errors) => {
@@ -374,7 +433,7 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
   reauth.unref();
 
   return {
-    stats: () => ({ connections: wss.clients.size, operations: operationCount, closedTooSlow }),
+    stats: () => ({ connections: wss.clients.size, operations: operationCount, closedTooSlow, framesSerialized, framesSent }),
     close: async () => {
       clearInterval(reauth);
       stopListening();
@@ -398,30 +457,41 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
 }
 
 /**
- * Maps each event through fn. A hand-written iterator rather than an async generator: return()
- * must reach the source at once (an async generator's return() waits for the pending next(),
- * i.e. for the next event, which may never come), or closed sockets would leak subscriptions.
+ * Consumes a subscription's events, handing each to `deliver` (which writes it to the socket)
+ * before taking the next, and yields nothing: graphql-ws sees an operation that ends when the
+ * source does (then sends `complete`) or fails (then sends `error`). A hand-written iterator
+ * rather than an async generator: return() must reach the source at once (an async generator's
+ * return() waits for the pending next(), i.e. for the next event, which may never come), or
+ * closed sockets would leak subscriptions.
  */
-function mapEvents<T, U>(source: AsyncIterable<T>, fn: (value: T) => Promise<U>): AsyncIterableIterator<U> {
+function deliverEvents<T>(source: AsyncIterable<T>, deliver: (value: T, wanted: () => boolean) => Promise<void>): AsyncIterableIterator<never> {
   const it = source[Symbol.asyncIterator]();
+  let ended = false;
+  const wanted = () => !ended;
+  const end = async () => {
+    ended = true;
+    await it.return?.();
+  };
   return {
     async next() {
-      const r = await it.next();
-      if (r.done) return { value: undefined, done: true };
-      try {
-        return { value: await fn(r.value), done: false };
-      } catch (err) {
-        // for-await does not call return() when next() rejects: release the source here.
-        await it.return?.();
-        throw err;
+      for (;;) {
+        const r = await it.next();
+        if (r.done || ended) return { value: undefined, done: true };
+        try {
+          await deliver(r.value, wanted);
+        } catch (err) {
+          // for-await does not call return() when next() rejects: release the source here.
+          await end();
+          throw err;
+        }
       }
     },
     async return() {
-      await it.return?.();
+      await end();
       return { value: undefined, done: true };
     },
     async throw(err: unknown) {
-      await it.return?.();
+      await end();
       throw err;
     },
     [Symbol.asyncIterator]() {

@@ -24,7 +24,7 @@ export interface MetricsSources {
   redis?: () => Promise<RedisNodeInfo[]>;
   /** The PostgreSQL connection pool (postgres driver only). */
   pool?: () => { max: number; inUse: number; waiting: number };
-  live?: () => { ws: { connections: number; operations: number }; pubsub: { listeners: number; published: number; superseded: number; gapsRecovered: number } };
+  live?: () => { ws: { connections: number; operations: number; framesSerialized: number; framesSent: number }; pubsub: { listeners: number; published: number; superseded: number; gapsRecovered: number } };
 }
 
 export type CacheState = ReturnType<Cache['health']>['state'];
@@ -340,6 +340,12 @@ export function createMetrics(): Metrics {
   // ---- live ------------------------------------------------------------------------------------
   gaugeFrom('lifeline_ws_connections', 'Open WebSocket connections', () => sources.live?.().ws.connections);
   gaugeFrom('lifeline_subscriptions_open', 'Operations open over WebSocket (subscriptions)', () => sources.live?.().ws.operations);
+  counterFrom(
+    'lifeline_subscription_frames_serialized_total',
+    'Subscription next payloads serialized: once per event per shared execution (subscribers with the same operation, variables and viewer)',
+    () => sources.live?.().ws.framesSerialized,
+  );
+  counterFrom('lifeline_subscription_frames_sent_total', 'Subscription next frames written to sockets: one per subscriber per event', () => sources.live?.().ws.framesSent);
   gaugeFrom('lifeline_pubsub_listeners', 'Local pub/sub listeners over all topics (one per open subscription stream)', () => sources.live?.().pubsub.listeners);
   counterFrom('lifeline_pubsub_published_total', 'Events this instance published', () => sources.live?.().pubsub.published);
   counterFrom('lifeline_pubsub_superseded_total', 'Events refused because a later version of their entity was already published', () => sources.live?.().pubsub.superseded);
