@@ -306,6 +306,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     publish: publishStep, // live subscriptions: after invalidation (see above)
     logger,
     declarations: cacheDeclarations,
+    ttlMs: (type) => (maxAges[type] ?? 0) * 1000,
     unsafeSkipInvalidation: options.unsafe?.skipInvalidation,
     dieAfterCommit: options.unsafe?.dieAfterCommit ?? (config.nodeEnv === 'test' && process.env.LIFELINE_TEST_DIE_AFTER_COMMIT === '1'),
   });

@@ -12,7 +12,7 @@
 // going through here, so cannot skip invalidation.
 import type { GraphQLError } from 'graphql';
 import type { AfterCommitStep, DomainEvent, WriteEffects } from './after-commit.js';
-import type { Cache } from './cache/cache.js';
+import type { Cache, StoreItem } from './cache/cache.js';
 import { tagsOfChanges, type Change } from './cache/declare.js';
 import { rows, type Database, type Tx } from './db/client.js';
 import type { JsonRow } from './db/row-json.js';
@@ -107,6 +107,8 @@ export interface WritePathOptions {
   /** Publishes a committed write's events (after its invalidation). */
   publish: AfterCommitStep;
   logger: Logger;
+  /** Fresh lifetime of a cached value of a GraphQL type (its @cacheControl maxAge), for write-through entries. */
+  ttlMs: (type: string) => number;
   /** Decodes the changes a write statement returns (the cache registry's): the outbox relay decodes stored ones the same way. */
   declarations: { decodeChanges(stored: unknown): Change<never>[] };
   /** TEST ONLY: neither record nor apply invalidations, to show the tests catch the stale read. */
@@ -166,10 +168,21 @@ export function createWritePath(options: WritePathOptions): { write: Write; publ
 
   const write: Write = Object.assign(transactional, { one });
 
+  /** The committed values of write-through entities, as entries (the last change of a key wins). */
+  const freshValues = (changes: Change<never>[]): StoreItem<unknown>[] => {
+    const byKey = new Map<string, StoreItem<unknown>>();
+    for (const { entity, after } of changes) {
+      if (!entity.writeThrough || after == null) continue;
+      const ttlMs = options.ttlMs(entity.type);
+      if (ttlMs > 0) byKey.set(entity.tag(after), { key: entity.tag(after), value: after, tags: entity.readTags(after), ttlMs });
+    }
+    return [...byKey.values()];
+  };
+
   /** Everything after a commit, in order: invalidate (awaited), publish, answer. */
   const afterCommit = async <T>(value: T, effects: WriteEffects, outboxId: number | null): Promise<T> => {
     if (options.dieAfterCommit) process.kill(process.pid, 'SIGKILL');
-    const pending = invalidating ? await invalidate(effects.tags, outboxId) : null;
+    const pending = invalidating ? await invalidate(effects.tags, outboxId, freshValues(effects.changes)) : null;
     // Events go out after the invalidation (a subscriber that queries on an event must not read
     // what the write replaced), and even when the invalidation is still pending: the change
     // is committed, and events carry their rows, not cached data.
@@ -182,9 +195,9 @@ export function createWritePath(options: WritePathOptions): { write: Write; publ
    * Invalidates after the commit, before the answer. Resolves to the error to answer instead of
    * success when other instances may still serve the old data, else null.
    */
-  const invalidate = async (tags: string[], outboxId: number | null): Promise<GraphQLError | null> => {
+  const invalidate = async (tags: string[], outboxId: number | null, fresh: StoreItem<unknown>[]): Promise<GraphQLError | null> => {
     if (!tags.length || !cache) return null;
-    if (await cache.tryInvalidate(tags)) {
+    if (await cache.tryInvalidate(tags, fresh)) {
       // Marked applied by the relay's next round (batched, off the response's path); if this
       // process dies first, the row is simply applied again by someone after the grace.
       if (outboxId !== null) outbox!.applied(outboxId);

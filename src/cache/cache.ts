@@ -132,8 +132,13 @@ export interface Cache {
   ): Promise<Map<string, T>>;
   /** Deletes everything indexed under the tags and fences out older readers. Resolves when Redis acknowledged. */
   invalidate(tags: string[]): Promise<number>;
-  /** invalidate(), telling whether the store acknowledged it (false: it may not have happened; the cache is then suspended). */
-  tryInvalidate(tags: string[]): Promise<boolean>;
+  /**
+   * invalidate(), telling whether the store acknowledged it (false: it may not have happened; the
+   * cache is then suspended). `fresh`: values the write committed, stored once it is
+   * acknowledged, fenced at the invalidation itself (any later invalidation of their tags
+   * refuses them), before anyone is told of it (so a refresh finds them).
+   */
+  tryInvalidate(tags: string[], fresh?: StoreItem<unknown>[]): Promise<boolean>;
   /**
    * Called after each successful invalidation (e.g. to tell other instances to drop L1 copies),
    * with the shared response keys it deleted (so hot ones can be recomputed once, at once).
@@ -319,15 +324,16 @@ export function createCache(options: CacheOptions): Cache {
       batch.waiters.push({ entryKeys, stampKeys, resolve, reject });
     });
 
-  const invalidateTags = async (tags: string[]): Promise<{ ok: boolean; deleted: number }> => {
+  const invalidateTags = async (tags: string[], fresh: StoreItem<unknown>[] = []): Promise<{ ok: boolean; deleted: number }> => {
     if (!tags.length) return { ok: true, deleted: 0 };
     stats.invalidations++;
     const started = performance.now(); // metrics
     // Tried even while the breaker is open, and retried briefly (a connection that was just
     // reset refuses commands until it reconnects): a lost invalidation costs the whole cache.
     try {
-      const { deleted, dropped } = await retryBriefly(() => withTimeout(store.invalidate(tags)));
+      const { deleted, dropped, clock: fence } = await retryBriefly(() => withTimeout(store.invalidate(tags)));
       options.observer?.invalidated((performance.now() - started) / 1000);
+      if (fresh.length) await cache.set({ ...cache.newScope(), fence }, fresh);
       cache.onInvalidated?.(tags, dropped);
       return { ok: true, deleted };
     } catch (err) {
@@ -507,8 +513,8 @@ export function createCache(options: CacheOptions): Cache {
       return (await invalidateTags(tags)).deleted;
     },
 
-    async tryInvalidate(tags) {
-      return (await invalidateTags(tags)).ok;
+    async tryInvalidate(tags, fresh) {
+      return (await invalidateTags(tags, fresh)).ok;
     },
 
     async bumpEpoch() {

@@ -97,6 +97,8 @@ export interface EntityDecl<R> {
   idOfKey(key: string): IdPart[] | null;
   /** The table a value's row lives in, when the value is a row of one (changes need it). */
   readonly table: Table | null;
+  /** Whether a write stores its committed value as this entity's entry (see defineEntity). */
+  readonly writeThrough: boolean;
   /** SQL names of the table's columns a shared cache must never hold (private fields): left out of changes. */
   readonly withheld: readonly string[];
   /** A value as JSON (`to_jsonb` of its row, withheld columns removed, joined values added) decoded: an R. */
@@ -177,6 +179,12 @@ export function defineEntity<R>(spec: {
   table?: Table;
   /** Columns (TypeScript keys) of the table that are not part of the cached value. */
   withhold?: readonly string[];
+  /**
+   * A write stores the value it committed as the entity's entry (fenced at its own
+   * invalidation), so the next read needs no database. Only where a change's `after` is exactly
+   * what the entity's loader caches (the same columns, joined values included).
+   */
+  writeThrough?: boolean;
 }): EntityDecl<R> {
   const { type } = spec;
   if (!TYPE_NAME.test(type)) throw new TypeError(`entity type ${JSON.stringify(type)} must match ${TYPE_NAME}`);
@@ -236,6 +244,7 @@ export function defineEntity<R>(spec: {
     },
     table: spec.table ?? null,
     withheld: spec.table ? columnNames(spec.table, spec.withhold ?? []) : [],
+    writeThrough: spec.writeThrough ?? false,
     decode(json) {
       if (!spec.table) throw new TypeError(`${type} declares no table: its changes cannot be decoded`);
       return decodeRow(spec.table, json);

@@ -3,7 +3,7 @@
 // Reads name what they read by a declaration (cache/declare.ts): keys and tags come from it,
 // and every read adds the tags of what it read to the operation's response.
 import type { Cache, CacheScope } from '../cache/cache.js';
-import type { AggregateDecl, ListDecl, Params } from '../cache/declare.js';
+import type { AggregateDecl, EntityDecl, ListDecl, Params } from '../cache/declare.js';
 
 export type CacheMode = 'off' | 'entity' | 'full';
 
@@ -157,13 +157,7 @@ export async function readMemberLists<R, S extends R = R>(
     async (missing) => {
       const pages = await fetch(missing);
       pages.forEach((rows, i) => fetched.set(list.key(missing[i]!), rows));
-      const rows = pages.flat();
-      noteEntityRead(rc, rows.flatMap((r) => entity.readTags(r)));
-      if (rc?.entities && rows.length) {
-        const ttlMs = rc.ttlMs(entity.type);
-        const unique = new Map(rows.map((r) => [entity.tag(r), r]));
-        await rc.core.set(rc.scope, [...unique].map(([key, value]) => ({ key, value, tags: [...entity.readTags(value)], ttlMs })));
-      }
+      await storeEntities(rc, entity, pages.flat());
       return pages.map((rows) => rows.map((r) => entity.tag(r)));
     },
     () => [],
@@ -192,4 +186,18 @@ export async function readMemberList<R, S extends R = R>(
 ): Promise<S[]> {
   const [rows] = await readMemberLists(rc, list, [values], async () => [await fetch()], load);
   return rows!;
+}
+
+/**
+ * Stores rows a read fetched anyway (a list's rows, a join's other side) as their entities'
+ * entries, fenced like any read-through, so the next read assembling them needs no database.
+ * Only rows of exactly the shape the entity's loader caches belong here.
+ */
+export async function storeEntities<R>(rc: RequestCache | null, entity: EntityDecl<R>, rows: readonly R[]): Promise<void> {
+  noteEntityRead(rc, rows.flatMap((r) => entity.readTags(r)));
+  if (!rc?.entities || !rows.length) return;
+  const ttlMs = rc.ttlMs(entity.type);
+  if (ttlMs <= 0) return;
+  const unique = new Map(rows.map((r) => [entity.tag(r), r]));
+  await rc.core.set(rc.scope, [...unique].map(([key, value]) => ({ key, value, tags: entity.readTags(value), ttlMs })));
 }

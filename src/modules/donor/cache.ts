@@ -2,7 +2,7 @@
 import { defineEntity, defineList } from '../../cache/declare.js';
 import { donors, type DonorProfile, type DonorRow } from '../../db/schema.js';
 
-export const donorCache = defineEntity<DonorProfile>({ type: 'Donor', table: donors, withhold: ['email', 'phone'] });
+export const donorCache = defineEntity<DonorProfile>({ type: 'Donor', table: donors, withhold: ['email', 'phone'], writeThrough: true });
 
 /** A donor row as shared caches hold it: without the contact fields the declaration withholds. */
 export function profileOf(row: DonorRow): DonorProfile {

@@ -15,7 +15,7 @@ export type InventoryItemView = Pick<InventoryRow, 'hospitalId' | 'bloodGroup' |
 /** An item as cached (its InventoryItem entry) and as the lists assemble it: the row with its hospital's region. */
 export type StockRow = InventoryRow & { region: string };
 
-export const inventoryItemCache = defineEntity<InventoryItemView>({ type: 'InventoryItem', id: ['hospitalId', 'bloodGroup'], table: inventory });
+export const inventoryItemCache = defineEntity<InventoryItemView>({ type: 'InventoryItem', id: ['hospitalId', 'bloodGroup'], table: inventory, writeThrough: true });
 
 /** Blood groups in the enum's order, which is the order SQL sorts them in. */
 const GROUP_ORDER: readonly string[] = bloodGroupEnum.enumValues;

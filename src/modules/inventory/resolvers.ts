@@ -4,7 +4,8 @@ import { requireRole } from '../../graphql/guards.js';
 import { parseId } from '../../graphql/ids.js';
 import { intRange } from '../../graphql/validate.js';
 import { availability } from './repository.js';
-import { readMemberList } from '../../graphql/request-cache.js';
+import { readMemberList, storeEntities } from '../../graphql/request-cache.js';
+import { hospitalCache } from '../hospital/cache.js';
 import { availabilityList } from './cache.js';
 import { adjustInventory } from './writes.js';
 
@@ -29,8 +30,11 @@ export const inventoryResolvers: Resolvers = {
         { bloodGroup, region },
         async () => {
           const rows = await availability(services.database.db, bloodGroup, region);
-          // The join already fetched each hospital: prime the loader so InventoryItem.hospital costs nothing.
-          for (const { hospital } of rows) loaders.hospital.prime(hospital.id, hospital);
+          // The join already fetched each hospital: prime the loader so InventoryItem.hospital costs
+          // nothing now, and store them so the next assembly of this list finds them too.
+          const hospitals = [...new Map(rows.map(({ hospital }) => [hospital.id, hospital])).values()];
+          for (const hospital of hospitals) loaders.hospital.prime(hospital.id, hospital);
+          await storeEntities(cache, hospitalCache, hospitals);
           return rows.map(({ item, hospital }) => ({ ...item, region: hospital.region }));
         },
         (keys) => loaders.inventoryItem.loadMany(keys).then(rethrowFailed),
