@@ -296,7 +296,7 @@ describe('db:seed and db:migrate CLIs', () => {
     const env = { DATA_DIR: path.join(dataDir, 'pglite') };
     const migrated = run('migrate-cli.ts', [], env);
     expect(migrated).toMatchObject({ code: 0, stderr: '' });
-    expect(migrated.stdout).toMatch(/^PGlite at .*: applied 2 migrations in \d+ ms: 0000_init, 0001_cache_outbox$/);
+    expect(migrated.stdout).toMatch(/^PGlite at .*: applied 3 migrations in \d+ ms: 0000_init, 0001_cache_outbox, 0002_outbox_changes$/);
 
     const seeded = run('seed-cli.ts', tiny, env);
     expect(seeded.stderr).toBe('');

@@ -135,6 +135,18 @@ export async function eventually(what: string, condition: () => boolean, timeout
 }
 
 /** Resolves once the instance has at least `n` WebSocket operations open (subscriptions registered). */
+/**
+ * Waits until n operations are open AND listening: an operation counts as open when graphql-ws
+ * accepts it, a moment before its event source is attached; a write committed in between is,
+ * rightly, not delivered to it (it subscribed after), which a test must not mistake for a loss.
+ */
 export function operationsOpen(instance: Instance, n: number, timeoutMs?: number): Promise<void> {
-  return eventually(`${n} open operations on ${instance.url}`, () => instance.app.liveStats().ws.operations >= n, timeoutMs);
+  return eventually(
+    `${n} open operations on ${instance.url}`,
+    () => {
+      const stats = instance.app.liveStats();
+      return stats.ws.operations >= n && stats.pubsub.listeners >= n;
+    },
+    timeoutMs,
+  );
 }
