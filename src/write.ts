@@ -139,7 +139,7 @@ export function createWritePath(options: WritePathOptions): { write: Write; publ
       if (err instanceof Refused) throw toError(err.refusal, writeOptions);
       throw err;
     }
-    return afterCommit(committed.value, committed.effects, committed.outboxId);
+    return afterCommit(committed.value, committed.effects, committed.outboxId, null);
   };
 
   // The outbox INSERT only when this instance invalidates: with no cache there is nothing to relay.
@@ -154,11 +154,11 @@ export function createWritePath(options: WritePathOptions): { write: Write; publ
       const decision = statement.decide({ row: row!, changes, commitOrder: String(row!.lifeline_order) });
       // The tags come from the very changes the outbox row holds, through the same function the relay uses.
       const effects: WriteEffects = { tags: tagsOfChanges(changes), changes, events: decision.ok === true ? decision.events : [] };
-      if (decision.ok === true) return afterCommit(decision.value, effects, outboxId);
+      if (decision.ok === true) return afterCommit(decision.value, effects, outboxId, String(row!.lifeline_order));
       if (changes.length) {
         // A statement that wrote and then said no is a bug in it; what it wrote is committed, so
         // it is invalidated like any write before the error is reported.
-        await afterCommit(null, effects, outboxId).catch(() => {});
+        await afterCommit(null, effects, outboxId, null).catch(() => {});
         throw new Error(`a write statement ${decision.ok === false ? `refused (${decision.reason})` : 'asked to be retried'} after writing ${changes.length} change(s)`);
       }
       if (decision.ok === false) throw toError(decision, writeOptions);
@@ -168,21 +168,27 @@ export function createWritePath(options: WritePathOptions): { write: Write; publ
 
   const write: Write = Object.assign(transactional, { one });
 
-  /** The committed values of write-through entities, as entries (the last change of a key wins). */
-  const freshValues = (changes: Change<never>[]): StoreItem<unknown>[] => {
+  /**
+   * The committed values of write-through entities, as entries (the last change of a key wins),
+   * carrying the statement's commit order so an older commit never replaces a newer one. Only
+   * one-statement writes have that order for every change they made.
+   */
+  const freshValues = (changes: Change<never>[], commitVersion: string | null): StoreItem<unknown>[] => {
+    if (commitVersion === null) return [];
     const byKey = new Map<string, StoreItem<unknown>>();
     for (const { entity, after } of changes) {
       if (!entity.writeThrough || after == null) continue;
       const ttlMs = options.ttlMs(entity.type);
-      if (ttlMs > 0) byKey.set(entity.tag(after), { key: entity.tag(after), value: after, tags: entity.readTags(after), ttlMs });
+      // The entity's own tag first: the store checks the writer's invalidation of it.
+      if (ttlMs > 0) byKey.set(entity.tag(after), { key: entity.tag(after), value: after, tags: entity.readTags(after), ttlMs, commitVersion });
     }
     return [...byKey.values()];
   };
 
   /** Everything after a commit, in order: invalidate (awaited), publish, answer. */
-  const afterCommit = async <T>(value: T, effects: WriteEffects, outboxId: number | null): Promise<T> => {
+  const afterCommit = async <T>(value: T, effects: WriteEffects, outboxId: number | null, commitVersion: string | null): Promise<T> => {
     if (options.dieAfterCommit) process.kill(process.pid, 'SIGKILL');
-    const pending = invalidating ? await invalidate(effects.tags, outboxId, freshValues(effects.changes)) : null;
+    const pending = invalidating ? await invalidate(effects.tags, outboxId, freshValues(effects.changes, commitVersion)) : null;
     // Events go out after the invalidation (a subscriber that queries on an event must not read
     // what the write replaced), and even when the invalidation is still pending: the change
     // is committed, and events carry their rows, not cached data.

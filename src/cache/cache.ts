@@ -95,6 +95,8 @@ export interface StoreItem<T> {
   ttlMs: number;
   /** Then servable as stale for this long (stale-while-revalidate / stale-if-error). Default 0. */
   graceMs?: number;
+  /** A writer's own committed value: its commit order (see WriteItem.commitVersion in store.ts). */
+  commitVersion?: string;
 }
 
 export interface CacheStats {
@@ -462,7 +464,13 @@ export function createCache(options: CacheOptions): Cache {
         const stored = await withTimeout(
           store.write(
             scope.epoch,
-            encoded.map(({ item, value }) => ({ key: item.key, value, tags: item.tags, ttlMs: item.ttlMs + (item.graceMs ?? 0) })),
+            encoded.map(({ item, value }) => ({
+              key: item.key,
+              value,
+              tags: item.tags,
+              ttlMs: item.ttlMs + (item.graceMs ?? 0),
+              ...(item.commitVersion !== undefined ? { commitVersion: item.commitVersion } : {}),
+            })),
             scope.fence,
           ),
         );

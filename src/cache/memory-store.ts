@@ -24,6 +24,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CacheStore 
   const indexes = new Map<string, Slot<Set<string>>>();
   const versions = new Map<string, Slot<number>>();
   const leases = new Map<string, Slot<string>>();
+  /** The highest commit version written through per tag (see WriteItem.commitVersion). */
+  const written = new Map<string, string>();
   let clock = 0;
   let epoch = 0;
 
@@ -51,6 +53,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CacheStore 
       return items.map((item) => {
         if (e !== String(epoch)) return false;
         if (!options.unsafeSkipFence && item.tags.some((t) => (live(versions, t) ?? 0) > fence)) return false;
+        if (item.commitVersion !== undefined) {
+          // See WriteItem.commitVersion: the writer's own invalidation must still be the latest.
+          const tag = item.tags[0]!;
+          if (live(versions, tag) !== fence) return false;
+          const last = written.get(tag);
+          if (last !== undefined && compareDecimal(last, item.commitVersion) >= 0) return false;
+          written.set(tag, item.commitVersion);
+        }
         const key = full(e, item.key);
         entries.delete(key);
         entries.set(key, { value: item.value, expiresAt: now() + item.ttlMs });
@@ -99,4 +109,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CacheStore 
       return 'memory';
     },
   };
+}
+
+/** Compares decimal strings of any length (commit positions exceed 2^53). */
+function compareDecimal(a: string, b: string): number {
+  return a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0;
 }

@@ -164,7 +164,15 @@ return out
 
 // Conditional write of many entries (one round trip per batch).
 // KEYS[1]: the meta hash. ARGV: base, epoch, fence, n, candidate epoch, versionTtlMs, then per
-// item: key, ttlMs, value, ntags, tags...
+// item: key, ttlMs, value, commit version ('' for none), ntags, tags...
+//
+// An item with a commit version is a writer's own committed value (write-through), fenced at its
+// own invalidation. The fence alone cannot order two writers of one row: the later commit may
+// invalidate first, and the earlier one's value would then pass a fence taken after it. So such an
+// item is stored only while its writer's invalidation of its first tag (the entity's own) is still
+// that tag's latest (the field equals the fence: not invalidated since, bucket not lost), and only
+// if no later commit version of that tag was written through; the highest one is kept beside the
+// tag's version, in the same bucket (field '>' .. tag), so it is lost only with the version itself.
 const WRITE = `${PRELUDE}
 local base, epoch, fence, n, candidate, verTtl = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
 local out = {}
@@ -172,9 +180,19 @@ local cur, clock = meta(KEYS[1], base, candidate, verTtl)
 local touched = {}
 local pos = 7
 for i = 1, n do
-  local key, ttl, value, ntags = ARGV[pos], tonumber(ARGV[pos + 1]), ARGV[pos + 2], tonumber(ARGV[pos + 3])
+  local key, ttl, value, cv, ntags = ARGV[pos], tonumber(ARGV[pos + 1]), ARGV[pos + 2], ARGV[pos + 3], tonumber(ARGV[pos + 4])
+  pos = pos + 1
   local ok = 1
   if cur ~= epoch then ok = 0 end
+  if ok == 1 and cv ~= '' then
+    local tag = ARGV[pos + 4]
+    local bucket = bucketOf(base, epoch, tag)
+    local r = redis.call('HMGET', bucket, tag, '>' .. tag)
+    local last = r[2]
+    if tonumber(r[1] or '-1') ~= fence then ok = 0
+    elseif last and (#last > #cv or (#last == #cv and last >= cv)) then ok = 0
+    else redis.call('HSET', bucket, '>' .. tag, cv) end
+  end
   if ok == 1 then
     for t = 1, ntags do
       local tag = ARGV[pos + 3 + t]
@@ -335,7 +353,7 @@ export function createRedisStore(redis: Redis | Cluster, keys: Keyspace, options
         freshEpoch(),
         VERSION_TTL_MS,
       ];
-      for (const item of items) args.push(item.key, Math.max(1, Math.round(item.ttlMs)), item.value, item.tags.length, ...item.tags);
+      for (const item of items) args.push(item.key, Math.max(1, Math.round(item.ttlMs)), item.value, item.commitVersion ?? '', item.tags.length, ...item.tags);
       const result = await client.lifelineCacheWrite(...args);
       return result.map((r) => r === 1);
     },

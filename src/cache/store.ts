@@ -21,6 +21,13 @@ export interface WriteItem {
   value: string;
   tags: string[];
   ttlMs: number;
+  /**
+   * Set on a writer's own committed value (write-through, fenced at its own invalidation): the
+   * commit's order (a decimal string, increasing per row in commit order). Stored only while the
+   * writer's invalidation of the first tag is still its latest, and if no later commit of it was
+   * written through: two writers of one row may invalidate in the other order than they committed.
+   */
+  commitVersion?: string;
 }
 
 export interface CacheStore {
