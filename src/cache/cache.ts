@@ -333,7 +333,9 @@ export function createCache(options: CacheOptions): Cache {
     // Tried even while the breaker is open, and retried briefly (a connection that was just
     // reset refuses commands until it reconnects): a lost invalidation costs the whole cache.
     try {
-      const { deleted, dropped, clock: fence } = await retryBriefly(() => withTimeout(store.invalidate(tags)));
+      // Each written-through value's commit, recorded for its entity's tag by this invalidation.
+      const commits = fresh.flatMap((f) => (f.commitVersion !== undefined ? [{ tag: f.tags[0]!, commitVersion: f.commitVersion }] : []));
+      const { deleted, dropped, clock: fence } = await retryBriefly(() => withTimeout(store.invalidate(tags, commits)));
       options.observer?.invalidated((performance.now() - started) / 1000);
       if (fresh.length) await cache.set({ ...cache.newScope(), fence }, fresh);
       cache.onInvalidated?.(tags, dropped);

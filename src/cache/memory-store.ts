@@ -24,8 +24,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CacheStore 
   const indexes = new Map<string, Slot<Set<string>>>();
   const versions = new Map<string, Slot<number>>();
   const leases = new Map<string, Slot<string>>();
-  /** The highest commit version written through per tag (see WriteItem.commitVersion). */
-  const written = new Map<string, string>();
+  /** The highest commit version an invalidation recorded per tag (see WriteItem.commitVersion). */
+  const committed = new Map<string, Slot<string>>();
   let clock = 0;
   let epoch = 0;
 
@@ -56,10 +56,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CacheStore 
         if (item.commitVersion !== undefined) {
           // See WriteItem.commitVersion: the writer's own invalidation must still be the latest.
           const tag = item.tags[0]!;
-          if (live(versions, tag) !== fence) return false;
-          const last = written.get(tag);
-          if (last !== undefined && compareDecimal(last, item.commitVersion) >= 0) return false;
-          written.set(tag, item.commitVersion);
+          if (live(versions, tag) !== fence || live(committed, tag) !== item.commitVersion) return false;
         }
         const key = full(e, item.key);
         entries.delete(key);
@@ -74,7 +71,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CacheStore 
         return true;
       });
     },
-    async invalidate(tags) {
+    async invalidate(tags, commits = []) {
+      for (const { tag, commitVersion } of commits) {
+        const last = live(committed, tag);
+        if (last === undefined || compareDecimal(last, commitVersion) < 0) committed.set(tag, { value: commitVersion, expiresAt: now() + VERSION_TTL_MS });
+      }
       const g = ++clock;
       let deleted = 0;
       const dropped = new Set<string>();

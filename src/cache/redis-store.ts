@@ -170,9 +170,9 @@ return out
 // own invalidation. The fence alone cannot order two writers of one row: the later commit may
 // invalidate first, and the earlier one's value would then pass a fence taken after it. So such an
 // item is stored only while its writer's invalidation of its first tag (the entity's own) is still
-// that tag's latest (the field equals the fence: not invalidated since, bucket not lost), and only
-// if no later commit version of that tag was written through; the highest one is kept beside the
-// tag's version, in the same bucket (field '>' .. tag), so it is lost only with the version itself.
+// that tag's latest (the field equals the fence: not invalidated since, bucket not lost) and its
+// commit is the latest any invalidation of the tag recorded (field '>' .. tag, in the same bucket,
+// so it is lost only with the version itself: see INVALIDATE).
 const WRITE = `${PRELUDE}
 local base, epoch, fence, n, candidate, verTtl = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
 local out = {}
@@ -188,10 +188,7 @@ for i = 1, n do
     local tag = ARGV[pos + 4]
     local bucket = bucketOf(base, epoch, tag)
     local r = redis.call('HMGET', bucket, tag, '>' .. tag)
-    local last = r[2]
-    if tonumber(r[1] or '-1') ~= fence then ok = 0
-    elseif last and (#last > #cv or (#last == #cv and last >= cv)) then ok = 0
-    else redis.call('HSET', bucket, '>' .. tag, cv) end
+    if tonumber(r[1] or '-1') ~= fence or r[2] ~= cv then ok = 0 end
   end
   if ok == 1 then
     for t = 1, ntags do
@@ -238,18 +235,22 @@ end
 return out
 `;
 
-// KEYS[1]: the meta hash. ARGV: base, versionTtlMs, candidate epoch, max fields per bucket, tags...
-// Returns {clock, deleted, dropped shared response keys...}.
+// KEYS[1]: the meta hash. ARGV: base, versionTtlMs, candidate epoch, max fields per bucket, the
+// number of commit marks, then (tag, commit version) per mark, then the tags...
+// Returns {clock, deleted, dropped shared response keys...}. A commit mark keeps, per tag, the
+// highest commit version any invalidation recorded (see WRITE: only that commit's own value may
+// be written through).
 const INVALIDATE = `${PRELUDE}
 local MAX_DROPPED = ${MAX_DROPPED_REPORTED}
-local base, verTtl, candidate, maxFields = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local base, verTtl, candidate, maxFields, nmarks = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local first = 6 + 2 * nmarks
 local epoch = meta(KEYS[1], base, candidate, verTtl)
 local g = redis.call('HINCRBY', KEYS[1], 'clock', 1)
 local deleted = 0
 -- The shared responses this deleted, for whoever refreshes hot ones (a bounded number).
 local responsePrefix = base .. epoch .. ':resp:public:'
 local dropped, seenDropped = {}, {}
-for i = 5, #ARGV do
+for i = first, #ARGV do
   local tag = ARGV[i]
   local bucket = bucketOf(base, epoch, tag)
   -- A bucket that is gone (or grew too big) restarts with its floor at g: every tag in it then
@@ -273,6 +274,12 @@ for i = 5, #ARGV do
     deleted = deleted + redis.call('UNLINK', unpack(chunk))
   end
   redis.call('UNLINK', idx)
+end
+for m = 0, nmarks - 1 do
+  local tag, cv = ARGV[6 + 2 * m], ARGV[7 + 2 * m]
+  local bucket = bucketOf(base, epoch, tag)
+  local last = redis.call('HGET', bucket, '>' .. tag)
+  if not last or #last < #cv or (#last == #cv and last < cv) then redis.call('HSET', bucket, '>' .. tag, cv) end
 end
 return {g, deleted, unpack(dropped)}
 `;
@@ -357,9 +364,19 @@ export function createRedisStore(redis: Redis | Cluster, keys: Keyspace, options
       const result = await client.lifelineCacheWrite(...args);
       return result.map((r) => r === 1);
     },
-    async invalidate(tags) {
+    async invalidate(tags, commits = []) {
       if (!tags.length) return { clock: 0, deleted: 0, dropped: [] };
-      const [clock, deleted, ...dropped] = await client.lifelineCacheInvalidate(keys.meta, keys.base, VERSION_TTL_MS, freshEpoch(), options.maxTagsPerBucket ?? MAX_TAGS_PER_BUCKET, ...tags);
+      const marks = commits.flatMap((c) => [c.tag, c.commitVersion]);
+      const [clock, deleted, ...dropped] = await client.lifelineCacheInvalidate(
+        keys.meta,
+        keys.base,
+        VERSION_TTL_MS,
+        freshEpoch(),
+        options.maxTagsPerBucket ?? MAX_TAGS_PER_BUCKET,
+        commits.length,
+        ...marks,
+        ...tags,
+      );
       return { clock: Number(clock), deleted: Number(deleted), dropped: dropped.map(String) };
     },
     async tryLease(epoch, key, token, ttlMs) {

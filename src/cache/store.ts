@@ -16,6 +16,12 @@ export interface ReadResult {
   stamps: (string | null)[];
 }
 
+/** A committed write's order, recorded for a tag by its invalidation: the highest per tag is kept (see WriteItem.commitVersion). */
+export interface CommitMark {
+  tag: string;
+  commitVersion: string;
+}
+
 export interface WriteItem {
   key: string;
   value: string;
@@ -23,9 +29,11 @@ export interface WriteItem {
   ttlMs: number;
   /**
    * Set on a writer's own committed value (write-through, fenced at its own invalidation): the
-   * commit's order (a decimal string, increasing per row in commit order). Stored only while the
-   * writer's invalidation of the first tag is still its latest, and if no later commit of it was
-   * written through: two writers of one row may invalidate in the other order than they committed.
+   * commit's order (a decimal string, increasing per row in commit order), which its invalidation
+   * recorded for the first tag (see CacheStore.invalidate). Stored only while that invalidation is
+   * still the tag's latest and no later commit of the row has invalidated it: two writers of one
+   * row may invalidate in the opposite order to their commits, and only the later commit's value
+   * may then be kept.
    */
   commitVersion?: string;
 }
@@ -39,7 +47,7 @@ export interface CacheStore {
    * MAX_DROPPED_REPORTED of them: what a refresher may recompute at once instead of leaving
    * each to its next reader.
    */
-  invalidate(tags: string[]): Promise<{ clock: number; deleted: number; dropped: string[] }>;
+  invalidate(tags: string[], commits?: readonly CommitMark[]): Promise<{ clock: number; deleted: number; dropped: string[] }>;
   /** SET NX PX: true when this caller now holds the lease on `key`. */
   tryLease(epoch: string, key: string, token: string, ttlMs: number): Promise<boolean>;
   releaseLease(epoch: string, key: string, token: string): Promise<void>;

@@ -32,32 +32,35 @@ describe.each(engines)('%s store', (engine, make) => {
   let e: string;
   beforeEach(async () => ({ epoch: e } = await store.read('0', [], [])));
 
-  test("write-through: an older commit never replaces a newer one, even when it invalidates last", async () => {
+  test("write-through: an older commit never replaces a newer one, in whichever order they invalidate", async () => {
     const tags = ['InventoryItem:3:O_NEG', 'InventoryItem'];
     const through = (value: string, commitVersion: string) => ({ ...item(tags[0]!, tags, value), commitVersion });
-    // Commit 2 (the later one) invalidates first and writes its value through.
-    const { clock: g2 } = await store.invalidate(tags);
-    expect(await store.write(e, [through('41', '200')], g2)).toEqual([true]);
-    // Commit 1 invalidates after it (deleting commit 2's entry), then tries to write its older value.
-    const { clock: g1 } = await store.invalidate(tags);
-    expect(g1).toBeGreaterThan(g2);
-    expect(await store.write(e, [through('40', '100')], g1)).toEqual([false]);
-    expect((await store.read(e, [tags[0]!], [])).values).toEqual([null]);
-    // A writer whose own invalidation is no longer the latest stores nothing either.
-    const { clock: g3 } = await store.invalidate(tags);
+    const invalidateAs = (commitVersion: string) => store.invalidate(tags, [{ tag: tags[0]!, commitVersion }]);
+    const value = async () => (await store.read(e, [tags[0]!], [])).values[0];
+
+    // Commit 200 invalidates first, commit 100 (the earlier one) after it; then either writes through.
+    const { clock: g200 } = await invalidateAs('200');
+    const { clock: g100 } = await invalidateAs('100');
+    expect(await store.write(e, [through('40', '100')], g100)).toEqual([false]); // older than a commit already invalidated
+    expect(await store.write(e, [through('41', '200')], g200)).toEqual([false]); // its invalidation is no longer the latest
+    expect(await value()).toBeNull(); // the next reader goes to the database: never 40 after 41 was acknowledged
+
+    // The same, the older commit writing through before the newer one invalidates: replaced, then dropped.
+    const { clock: g300 } = await invalidateAs('300');
+    expect(await store.write(e, [through('42', '300')], g300)).toEqual([true]);
+    const { clock: g400 } = await invalidateAs('400');
+    expect(await value()).toBeNull();
+    expect(await store.write(e, [through('43', '400')], g400)).toEqual([true]);
+    expect(await value()).toBe('43');
+
+    // An invalidation without a commit (a purge, the outbox relay) after it: nothing older gets in.
+    const { clock: g500 } = await invalidateAs('500');
     await store.invalidate([tags[0]!]);
-    expect(await store.write(e, [through('42', '300')], g3)).toEqual([false]);
-    // The usual order: each commit's value in turn, the later one replacing the earlier.
-    const { clock: g4 } = await store.invalidate(tags);
-    expect(await store.write(e, [through('43', '400')], g4)).toEqual([true]);
-    const { clock: g5 } = await store.invalidate(tags);
-    expect(await store.write(e, [through('44', '500')], g5)).toEqual([true]);
-    expect((await store.read(e, [tags[0]!], [])).values).toEqual(['44']);
+    expect(await store.write(e, [through('44', '500')], g500)).toEqual([false]);
     // Commit versions compare as numbers of any length, not as text.
-    const { clock: g6 } = await store.invalidate(tags);
-    expect(await store.write(e, [through('45', '99')], g6)).toEqual([false]);
-    const { clock: g7 } = await store.invalidate(tags);
-    expect(await store.write(e, [through('46', '1000')], g7)).toEqual([true]);
+    await invalidateAs('1000');
+    const { clock: g99 } = await invalidateAs('999');
+    expect(await store.write(e, [through('45', '999')], g99)).toEqual([false]);
   });
 
   test('read returns the clock, the epoch and the entries written under it', async () => {
