@@ -81,16 +81,17 @@ export function memberListLoader<R, S extends R, K extends Params>(
           const byParent = groupByKey(parentIds, await fetchGroup(parentIds), parentOf);
           return missing.map((k) => byParent[parentIds.indexOf(k[parent] as number)]!);
         },
-        async (wanted) => {
-          const loaded = await rows.loadMany(wanted);
-          // A failed load must fail the list, never shorten it.
-          const failed = loaded.find((r): r is Error => r instanceof Error);
-          if (failed) throw failed;
-          return loaded as (S | null)[];
-        },
+        async (wanted) => loadedOrThrow(await rows.loadMany(wanted)),
       ),
     { cacheKeyFn: (k) => list.key(k) },
   );
+}
+
+/** loadMany's answer, a failed load failing the whole read: a list must never come back shortened. */
+export function loadedOrThrow<T>(loaded: (T | Error)[]): T[] {
+  const failed = loaded.find((r): r is Error => r instanceof Error);
+  if (failed) throw failed;
+  return loaded as T[];
 }
 
 /** Groups rows by a parent key, in key order, [] for parents without rows. */

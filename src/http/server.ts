@@ -242,6 +242,19 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     res.end(body);
   };
 
+  /**
+   * The fresh result another request computed while this one waited for it (single flight): not
+   * a hit, since this reader waited for a fill; `Cache-Status` says `collapsed`, `x-cache` MISS.
+   */
+  const sendCollapsed = (req: IncomingMessage, res: ServerResponse, entry: CachedResponse) => {
+    const { body, headers } = readyOf(entry);
+    const caching = policy.headers({ kind: 'stored', entry, revalidated: false, collapsed: true }, (req.method ?? 'GET').toUpperCase() === 'GET');
+    const all = withVary(res, { ...headers, ...caching, 'x-cache': 'MISS' });
+    if (notModified(req, res, all)) return;
+    res.writeHead(200, all);
+    res.end(body);
+  };
+
   /** An executed answer, with the caching headers of what the cache did with it. */
   const send = (req: IncomingMessage, res: ServerResponse, executed: Executed, xCache: 'MISS' | 'BYPASS', outcome: CacheOutcome) => {
     for (const [key, value] of executed.headers) res.setHeader(key, value);
@@ -441,7 +454,7 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
       remember(shared);
       // The stale entry this request found (served while another instance refreshes it), or the fresh result another request computed.
       if (shared === lookup.hit) return sendHit(req, res, shared, lookup.stale ? 'while-revalidate' : false, lookup.expiresAt);
-      return sendHit(req, res, shared, false, shared.storedAt + shared.maxAge * 1000);
+      return sendCollapsed(req, res, shared);
     }
     answer(await run());
   }

@@ -4,6 +4,7 @@ import { requireRole } from '../../graphql/guards.js';
 import { parseId } from '../../graphql/ids.js';
 import { intRange } from '../../graphql/validate.js';
 import { availability } from './repository.js';
+import { loadedOrThrow } from '../../graphql/loader-utils.js';
 import { readMemberList, storeEntities } from '../../graphql/request-cache.js';
 import { hospitalCache } from '../hospital/cache.js';
 import { availabilityList } from './cache.js';
@@ -11,12 +12,6 @@ import { adjustInventory } from './writes.js';
 
 export const MAX_ADJUST = 10_000;
 
-/** loadMany's answer, with a failed load failing the whole list instead of shortening it. */
-function rethrowFailed<T>(loaded: (T | Error)[]): T[] {
-  const failed = loaded.find((r): r is Error => r instanceof Error);
-  if (failed) throw failed;
-  return loaded as T[];
-}
 
 /** One item per hospital and blood group: the pair is its identity (what client caches normalize by). */
 export const inventoryItemId = (hospitalId: number, bloodGroup: string) => `${hospitalId}:${bloodGroup}`;
@@ -37,7 +32,7 @@ export const inventoryResolvers: Resolvers = {
           await storeEntities(cache, hospitalCache, hospitals);
           return rows.map(({ item, hospital }) => ({ ...item, region: hospital.region }));
         },
-        (keys) => loaders.inventoryItem.loadMany(keys).then(rethrowFailed),
+        async (keys) => loadedOrThrow(await loaders.inventoryItem.loadMany(keys)),
       );
     },
   },
