@@ -98,10 +98,11 @@ export function isCollapsed(cacheStatus: string | null | undefined): boolean {
 
 export function readOrigin(res: { xCache: string; cacheStatus: string | null; serverTiming: string | null }): ReadOrigin {
   if (res.xCache === 'HIT') return 'hit';
+  // A reader that waited for another's computation, whatever that computation cost.
+  if (isCollapsed(res.cacheStatus)) return 'collapsed';
   const fetches = sqlFetches(res.serverTiming);
   if (fetches === null) return 'unknown';
-  if (fetches !== '0') return 'sql';
-  return isCollapsed(res.cacheStatus) ? 'collapsed' : 'no-sql';
+  return fetches !== '0' ? 'sql' : 'no-sql';
 }
 
 /** Reads served without PostgreSQL: response-cache hits plus uncollapsed reads that fetched nothing. */
