@@ -6,13 +6,12 @@
 //                    [--donations N] [--modes off,entity,full,ceiling] [--subscribers 2000]
 //                    [--events 100] [--client-processes 2] [--entries 2000]
 //
-// Runtime: a full `npm run bench` (every scenario, defaults) took 287 s and 315 s (about 5 minutes)
-// on the 2-core machine this was written on, with a load average of 5-6 from other work: ~10 s to start
+// Runtime: a full `npm run bench` (every scenario, defaults) took 417 s (about 7 minutes) on
+// 2026-12-05 on the 2-core machine this was written on, load average 2-3 from other work: ~10 s to start
 // PostgreSQL/Redis and seed, ~15-20 s per server run (start-up, 3 s warm-up, 10 s measured, stop)
 // x 12 runs, ~30 s of fanout, ~15 s of cache-memory, and the mixed scenario: ~30 s per run (start-up,
 // 10 s warm-up, 10 s measured, stop) x 4 (off, entity, full, and full on two instances started side
-// by side). `--scenario mixed` alone took 136 s with a load average of 9-11; with the fourth mixed
-// run a full `npm run bench` should take about 5.5 minutes (estimated from the parts, not timed whole).
+// by side), plus a prime pass of ~10-15 s before each run with a cache.
 // The watchdog gives up well beyond that (see budgetMs).
 //
 // From a clean clone with nothing running: starts a throwaway PostgreSQL (pg_stat_statements
