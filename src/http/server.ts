@@ -263,7 +263,8 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     res.setHeader('x-cache', xCache);
     // How many times the operation went to the database for what the cache did not have (0: it
     // was assembled from cached entries alone): what a miss cost, for load tests and browsers' dev tools.
-    if (executed.scope) res.setHeader('server-timing', `sql;desc="${executed.scope.fetches}"`);
+    // Queries only: a mutation's own statements are not cache reads, so the count would say 0.
+    if (executed.scope && executed.outcome?.operation === 'query') res.setHeader('server-timing', `sql;desc="${executed.scope.fetches}"`);
     noteResponse(res, executed.outcome, executed.body); // request log and metrics
     if (executed.status === 200 && notModified(req, res, caching)) return;
     res.setHeader('content-length', Buffer.byteLength(executed.body));

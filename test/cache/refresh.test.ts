@@ -95,4 +95,9 @@ test("a miss assembled from cached entries alone says so: Server-Timing sql;desc
   expect(second.headers.get("x-cache")).toBe("MISS");
   expect(second.headers.get("server-timing")).toBe('sql;desc="0"');
   expect(expectNoErrors(second).donor.id).toBe("3");
+  // A mutation's own statements are not cache reads: it says nothing rather than a wrong 0.
+  const { staff } = await demoTokens(a.url);
+  const write = await gql(a.url, 'mutation { updateDonor(id: "3", input: { city: "Timington" }) { id } }', undefined, { token: staff });
+  expectNoErrors(write);
+  expect(write.headers.get("server-timing")).toBeNull();
 });
