@@ -141,7 +141,9 @@ export function createResponseCache(options: ResponseCacheOptions) {
         result !== null && flight.fence >= fence && (result.scope === 'PUBLIC' || flight.userId === lookup.userId) ? result : null;
 
       const local = inflight.get(flightKey);
-      if (local) return shareable(local, await local.result) ?? 'execute';
+      // A stale entry is served at once while the computation runs (stale-while-revalidate);
+      // without one, the caller waits for that computation's result.
+      if (local) return lookup.hit && lookup.stale ? lookup.hit : (shareable(local, await local.result) ?? 'execute');
       const releaseLease = await cache.tryLease(lookup.scope, lookup.key, leaseMs);
       // The store cannot coordinate: everyone computes for themselves rather than wait.
       if (releaseLease === 'unavailable') return 'execute';
