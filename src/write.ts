@@ -86,6 +86,12 @@ export interface StatementResult {
 
 export interface OneWrite<T> extends WriteStatement {
   decide(result: StatementResult): Decision<T>;
+  /**
+   * What a unique-index violation means (two writes racing to create one thing, the later one
+   * failing on the index): the statement failed whole, so nothing was written; it is answered
+   * as this refusal. Unset: such an error propagates.
+   */
+  uniqueViolation?: Refusal;
 }
 
 export interface Write {
@@ -148,7 +154,13 @@ export function createWritePath(options: WritePathOptions): { write: Write; publ
   const one = async <T>(statement: OneWrite<T>, writeOptions: WriteOptions = {}): Promise<T> => {
     const query = composeWriteStatement(statement, recordChanges);
     for (let attempt = 1; ; attempt++) {
-      const [row] = await rows<JsonRow>(database.db, query);
+      let row: JsonRow | undefined;
+      try {
+        [row] = await rows<JsonRow>(database.db, query);
+      } catch (err) {
+        if (statement.uniqueViolation && (err as { code?: unknown }).code === '23505') throw toError(statement.uniqueViolation, writeOptions);
+        throw err;
+      }
       const changes = options.declarations.decodeChanges(row!.lifeline_changes);
       const outboxId = row!.lifeline_outbox_id == null ? null : Number(row!.lifeline_outbox_id);
       const decision = statement.decide({ row: row!, changes, commitOrder: String(row!.lifeline_order) });

@@ -113,3 +113,26 @@ test('a read sends no outbox or lease statement', async () => {
   // Served from the cache the second time: no statement at all.
   expect(await statementsOf(cached, async () => expectNoErrors(await gql(cached.url, query)))).toEqual([]);
 });
+
+const REGISTER = 'mutation($e: String!) { register(input: { email: $e, password: "correct horse battery", name: "Reg", bloodGroup: O_POS, region: "North", city: "Northgate" }) { donor { id } } }';
+
+test('register: the donor, its account and the outbox row in one statement', async () => {
+  const seen = await statementsOf(cached, async () => expectNoErrors(await gql(cached.url, REGISTER, { e: 'one-statement@example.org' })));
+  const writes = seen.filter((s) => /insert into donors/i.test(s));
+  expect(writes).toHaveLength(1);
+  expect(writes[0]).toMatch(/INSERT INTO users/i);
+  expect(writes[0]).toMatch(/cache_invalidations/);
+  expect(seen.filter((s) => /^\s*(begin|commit)\b/i.test(s))).toEqual([]);
+});
+
+test('register: two registrations of one email racing leave one account and one donor; the other is refused', async () => {
+  const email = 'race-register@example.org';
+  const results = await Promise.all(Array.from({ length: 6 }, (_, i) => gql((i % 2 ? uncached : cached).url, REGISTER, { e: email })));
+  const ok = results.filter((r) => !r.body.errors);
+  expect(ok).toHaveLength(1);
+  for (const r of results.filter((r) => r.body.errors)) expect(r.body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+  const rows = (await cached.app.database.db.execute(
+    sql`SELECT (SELECT count(*)::int FROM users WHERE email = ${email}) AS accounts, (SELECT count(*)::int FROM donors WHERE email = ${email}) AS donors`,
+  )) as unknown as { accounts: number; donors: number }[];
+  expect(rows[0]).toEqual({ accounts: 1, donors: 1 });
+});

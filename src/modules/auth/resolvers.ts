@@ -34,7 +34,7 @@ export const authResolvers: Resolvers = {
         bloodGroup: input.bloodGroup,
         passwordHash: await hashPassword(password('input.password', input.password)),
       };
-      const created = await services.write((tx) => registerDonor(tx, values), { field: 'input.email' });
+      const created = await services.write.one(registerDonor(values), { field: 'input.email' });
       const tokens = await services.auth.issueSession(session(created.user), { userAgent: ctx.request.client?.userAgent });
       await signInAs(ctx, tokens.accessToken);
       return { ...tokens, donorId: created.donor.id };
