@@ -91,7 +91,7 @@ export interface OneWrite<T> extends WriteStatement {
    * failing on the index): the statement failed whole, so nothing was written; it is answered
    * as this refusal. Unset: such an error propagates.
    */
-  uniqueViolation?: Refusal;
+  uniqueViolation?: Refusal | typeof retry;
 }
 
 export interface Write {
@@ -158,8 +158,11 @@ export function createWritePath(options: WritePathOptions): { write: Write; publ
       try {
         [row] = await rows<JsonRow>(database.db, query);
       } catch (err) {
-        if (statement.uniqueViolation && (err as { code?: unknown }).code === '23505') throw toError(statement.uniqueViolation, writeOptions);
-        throw err;
+        const onViolation = statement.uniqueViolation;
+        if (!onViolation || (err as { code?: unknown }).code !== '23505') throw err;
+        if (onViolation.ok !== 'retry') throw toError(onViolation, writeOptions);
+        if (attempt >= MAX_ATTEMPTS) throw new Error(`a write statement lost its race ${attempt} times`);
+        continue;
       }
       const changes = options.declarations.decodeChanges(row!.lifeline_changes);
       const outboxId = row!.lifeline_outbox_id == null ? null : Number(row!.lifeline_outbox_id);

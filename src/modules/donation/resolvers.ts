@@ -15,7 +15,7 @@ export const donationResolvers: Resolvers = {
         units: intRange('input.units', input.units, 1, 2),
       };
       const now = services.now();
-      return services.write((tx) => recordDonation(tx, values, now), {
+      return services.write.one(recordDonation(values, now), {
         field: (reason) => (reason === 'not-eligible' ? 'input.donorId' : 'input.campaignId'),
       });
     },
