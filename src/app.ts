@@ -220,8 +220,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // ---- end of invalidation outbox ----------------------------------------------------------------
   // Told of the shared responses each invalidation deleted, this instance's and (over the channel
   // below) every other instance's: the refresher recomputes the hot ones.
-  const invalidationListeners: ((dropped: string[]) => void)[] = [];
-  if (cache) cache.onInvalidated = (_tags, dropped) => invalidationListeners.forEach((l) => l(dropped));
+  let refreshDropped = (_dropped: string[]): void => {};
+  // Tells the other instances (set below when there is a Redis to tell them through).
+  let broadcastInvalidation = (_tags: string[], _dropped: string[]): void => {};
+  if (cache) {
+    cache.onInvalidated = (tags, dropped) => {
+      refreshDropped(dropped);
+      broadcastInvalidation(tags, dropped);
+    };
+  }
   let l1Subscriber: RedisClient | null = null;
   if (cache && cacheRedis && (config.cacheL1Mb > 0 || config.cacheRefresh)) {
     // Tell every instance to drop its L1 copies of what was just invalidated (memory hygiene;
@@ -236,11 +243,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     l1Subscriber.on('message', (from: string, message: string) => {
       const keys = message.split('\n');
       cache.dropLocal(keys);
-      if (from === droppedChannel) invalidationListeners.forEach((l) => l(keys));
+      if (from === droppedChannel) refreshDropped(keys);
     });
     void l1Subscriber.subscribe(channel, droppedChannel).catch((err: Error) => logger.warn({ err: err.message }, 'cache L1 drop channel unavailable'));
-    cache.onInvalidated = (tags, dropped) => {
-      invalidationListeners.forEach((l) => l(dropped));
+    broadcastInvalidation = (tags, dropped) => {
       void cacheRedis.publish(channel, tags.join('\n')).catch(() => {});
       if (dropped.length && config.cacheRefresh) void cacheRedis.publish(droppedChannel, dropped.join('\n')).catch(() => {});
     };
@@ -293,7 +299,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       : null;
   if (cache && warmer) {
     cache.onEpochMoved = (epoch) => warmer.epochMoved(epoch);
-    invalidationListeners.push((dropped) => warmer.dropped(dropped.map(publicResponseHash).filter((h): h is string => h !== null)));
+    refreshDropped = (dropped) => warmer.dropped(dropped.map(publicResponseHash).filter((h): h is string => h !== null));
   }
   // ---- end of warming -----------------------------------------------------------------------
   // First relay round (bounded): applies what is outstanding and takes the lease, so the cache serves from the first request.

@@ -77,18 +77,22 @@ export function createWarmer<R>(options: WarmerOptions<R>) {
   const queued = new Set<string>();
   let refreshing = 0;
 
+  /** One replay; true when it stored an entry. A failed one is skipped (logged at debug). */
+  const replay = (request: R, what: 'warming' | 'refreshing'): Promise<boolean> =>
+    options.execute(request).catch((err: unknown) => {
+      options.logger.debug({ err: (err as Error).message }, `${what} one request failed`);
+      return false;
+    });
   const refreshOne = async (key: string) => {
     const known = seen?.get(key);
     if (!known || !options.claimRefresh) return;
     const release = await options.claimRefresh(key).catch(() => false as const);
     if (!release) return void stats.refreshSkipped++;
     try {
-      if (await options.execute(known.request)) {
+      if (await replay(known.request, 'refreshing')) {
         stats.refreshed++;
         options.onRefreshed?.();
       }
-    } catch (err) {
-      options.logger.debug({ err: (err as Error).message }, 'refreshing one response failed');
     } finally {
       await release();
     }
@@ -125,13 +129,9 @@ export function createWarmer<R>(options: WarmerOptions<R>) {
         nextStartAt = Math.max(nextStartAt, Date.now()) + intervalMs;
         if (wait > 0) await sleep(wait);
         if (mine !== generation || stopped) return;
-        try {
-          if (await options.execute(request)) {
-            stats.warmed++;
-            options.onWarmed?.();
-          }
-        } catch (err) {
-          options.logger.debug({ err: (err as Error).message }, 'warming one request failed');
+        if (await replay(request, 'warming')) {
+          stats.warmed++;
+          options.onWarmed?.();
         }
       }
     };

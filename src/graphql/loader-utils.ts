@@ -5,6 +5,32 @@ import { noteEntityRead, readCounts, readLists, readMemberLists, readThroughMany
 type IdPart = string | number;
 
 /**
+ * Entity values for `keys` (`Type:id`, each the key of an id in `idOf`) through the entity cache,
+ * the misses fetched by id in one batch; the response is tagged with every key asked, found or not
+ * (a later create must drop a cached null).
+ */
+async function readEntities<R, T extends R, I>(
+  rc: RequestCache | null,
+  entity: EntityDecl<R>,
+  keys: readonly string[],
+  idOf: (key: string) => I | null,
+  fetch: (ids: I[]) => Promise<T[]>,
+): Promise<Map<string, T>> {
+  noteEntityRead(rc, keys);
+  const wanted = [...new Set(keys.filter((k) => idOf(k) !== null))];
+  return readThroughMany<T>(
+    rc,
+    entity.type,
+    wanted,
+    async (missing) => {
+      const rows = missing.length ? await fetch(missing.map((k) => idOf(k)!)) : [];
+      return new Map(rows.map((row) => [entity.tag(row), row]));
+    },
+    (_key, row) => entity.readTags(row),
+  );
+}
+
+/**
  * A by-id loader keeping DataLoader's contract: one value per key, in key order,
  * null for a miss. Reads go through the entity cache (`Type:id`) first; ids that
  * cannot exist (0) never reach the database.
@@ -15,22 +41,8 @@ export function byIdLoader<T extends { id: number }>(
   rc: RequestCache | null,
 ): DataLoader<number, T | null> {
   return new DataLoader<number, T | null>(async (ids) => {
-    noteEntityRead(
-      rc,
-      ids.map((id) => entity.key(id)),
-    );
-    const wanted = [...new Set(ids.filter((k) => k > 0))];
-    const idOf = new Map(wanted.map((id) => [entity.key(id), id]));
-    const found = await readThroughMany<T>(
-      rc,
-      entity.type,
-      [...idOf.keys()],
-      async (missing) => {
-        const rows = missing.length ? await fetch(missing.map((k) => idOf.get(k)!)) : [];
-        return new Map(rows.map((row) => [entity.tag(row), row]));
-      },
-      (_key, row) => entity.readTags(row),
-    );
+    const idOf = new Map(ids.map((id) => [entity.key(id), id > 0 ? id : null]));
+    const found = await readEntities(rc, entity, [...idOf.keys()], (k) => idOf.get(k) ?? null, fetch);
     return ids.map((id) => found.get(entity.key(id)) ?? null);
   });
 }
@@ -41,18 +53,7 @@ export function byIdLoader<T extends { id: number }>(
  */
 export function byKeyLoader<R, T extends R>(entity: EntityDecl<R>, fetch: (ids: IdPart[][]) => Promise<T[]>, rc: RequestCache | null): DataLoader<string, T | null> {
   return new DataLoader<string, T | null>(async (keys) => {
-    noteEntityRead(rc, keys);
-    const valid = [...new Set(keys.filter((k) => entity.idOfKey(k) !== null))];
-    const found = await readThroughMany<T>(
-      rc,
-      entity.type,
-      valid,
-      async (missing) => {
-        const rows = missing.length ? await fetch(missing.map((k) => entity.idOfKey(k)!)) : [];
-        return new Map(rows.map((row) => [entity.tag(row), row]));
-      },
-      (_key, row) => entity.readTags(row),
-    );
+    const found = await readEntities(rc, entity, keys, (k) => entity.idOfKey(k), fetch);
     return keys.map((k) => found.get(k) ?? null);
   });
 }

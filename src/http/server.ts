@@ -233,27 +233,22 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     return true;
   };
 
-  /** A cached answer. `stale`: served past its fresh life (while it is refreshed, or instead of a database error). */
-  const sendHit = (req: IncomingMessage, res: ServerResponse, hit: CachedResponse, stale: false | 'while-revalidate' | 'if-error', expiresAt: number) => {
-    const { body, headers } = readyOf(hit);
-    const all = withVary(res, { ...headers, ...policy.headers({ kind: 'hit', entry: hit, stale, expiresAt }, (req.method ?? 'GET').toUpperCase() === 'GET') });
-    if (notModified(req, res, all)) return;
-    res.writeHead(200, all);
-    res.end(body);
-  };
-
   /**
-   * The fresh result another request computed while this one waited for it (single flight): not
-   * a hit, since this reader waited for a fill; `Cache-Status` says `collapsed`, `x-cache` MISS.
+   * A stored entry's bytes with the caching headers of `outcome`: a hit, or (`stored`, `collapsed`)
+   * the fresh result another request computed while this one waited for it (single flight), which
+   * is not a hit since this reader waited for a fill: `x-cache` MISS.
    */
-  const sendCollapsed = (req: IncomingMessage, res: ServerResponse, entry: CachedResponse) => {
+  const sendEntry = (req: IncomingMessage, res: ServerResponse, entry: CachedResponse, outcome: CacheOutcome & { kind: 'hit' | 'stored' }) => {
     const { body, headers } = readyOf(entry);
-    const caching = policy.headers({ kind: 'stored', entry, revalidated: false, collapsed: true }, (req.method ?? 'GET').toUpperCase() === 'GET');
-    const all = withVary(res, { ...headers, ...caching, 'x-cache': 'MISS' });
+    const caching = policy.headers(outcome, (req.method ?? 'GET').toUpperCase() === 'GET');
+    const all = withVary(res, { ...headers, ...caching, ...(outcome.kind === 'hit' ? {} : { 'x-cache': 'MISS' }) });
     if (notModified(req, res, all)) return;
     res.writeHead(200, all);
     res.end(body);
   };
+  /** A cached answer. `stale`: served past its fresh life (while it is refreshed, or instead of a database error). */
+  const sendHit = (req: IncomingMessage, res: ServerResponse, hit: CachedResponse, stale: false | 'while-revalidate' | 'if-error', expiresAt: number) =>
+    sendEntry(req, res, hit, { kind: 'hit', entry: hit, stale, expiresAt });
 
   /** An executed answer, with the caching headers of what the cache did with it. */
   const send = (req: IncomingMessage, res: ServerResponse, executed: Executed, xCache: 'MISS' | 'BYPASS', outcome: CacheOutcome) => {
@@ -455,7 +450,7 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
       remember(shared);
       // The stale entry this request found (served while another instance refreshes it), or the fresh result another request computed.
       if (shared === lookup.hit) return sendHit(req, res, shared, lookup.stale ? 'while-revalidate' : false, lookup.expiresAt);
-      return sendCollapsed(req, res, shared);
+      return sendEntry(req, res, shared, { kind: 'stored', entry: shared, revalidated: false, collapsed: true });
     }
     answer(await run());
   }

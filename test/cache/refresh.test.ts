@@ -1,7 +1,7 @@
 // Refresh instead of drop, as a user sees it: when a write deletes a shared response that was
 // being read, one instance of the deployment recomputes it at once, so the next readers, on any
 // instance, get a HIT that already shows the write instead of each going to PostgreSQL.
-import { startInstance, type Instance } from "../helpers/app.js";
+import { startInstance, startSharedRedisPair, type Instance } from "../helpers/app.js";
 import { demoTokens, useSeededDatabase } from "../helpers/fixtures.js";
 import { expectNoErrors, gql } from "../helpers/graphql.js";
 import { scrape, sum } from "../helpers/metrics.js";
@@ -36,9 +36,7 @@ async function waitFor(check: () => Promise<boolean>, what: string): Promise<voi
 }
 
 test("a write's dropped hot responses are recomputed once across instances; the next readers get HITs showing the write", async () => {
-  const env = { CACHE_PREFIX: uniqueCachePrefix() };
-  const a = await startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl(), env });
-  const b = await startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl(), env });
+  const [a, b] = await startSharedRedisPair(db().url);
   const tokens = await demoTokens(a.url);
   const vars = { group: "B_NEG" };
 

@@ -4,23 +4,20 @@
 // /metrics counts one serialization per event per group and one frame per subscriber.
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { startInstance, type Instance } from '../helpers/app.js';
+import { startSharedRedisPair, type Instance } from '../helpers/app.js';
 import { demoTokens, useSeededDatabase } from '../helpers/fixtures.js';
 import { expectNoErrors, gql } from '../helpers/graphql.js';
 import { scrape, sum } from '../helpers/metrics.js';
-import { testRedisUrl, uniqueCachePrefix } from '../helpers/redis.js';
 import { deferred, operationsOpen } from './helpers.js';
 
 const db = useSeededDatabase();
 let a: Instance;
 let b: Instance;
 let staff: string;
-const env = { CACHE_PREFIX: uniqueCachePrefix() };
-const start = () => startInstance({ databaseUrl: db().url, redisUrl: testRedisUrl(), env });
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  [a, b] = await Promise.all([start(), start()]);
+  [a, b] = await startSharedRedisPair(db().url);
   staff = (await demoTokens(a.url)).staff;
 });
 afterAll(async () => {
