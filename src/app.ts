@@ -222,11 +222,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // below) every other instance's: the refresher recomputes the hot ones.
   let refreshDropped = (_dropped: string[]): void => {};
   // Tells the other instances (set below when there is a Redis to tell them through).
-  let broadcastInvalidation = (_tags: string[], _dropped: string[]): void => {};
+  // Returns whether the dropped keys were broadcast.
+  let broadcastInvalidation = (_tags: string[], _dropped: string[]): boolean => false;
   if (cache) {
     cache.onInvalidated = (tags, dropped) => {
-      refreshDropped(dropped);
-      broadcastInvalidation(tags, dropped);
+      // Broadcast, the dropped keys come back to this instance's own subscriber too: refreshed once, from there.
+      if (!broadcastInvalidation(tags, dropped)) refreshDropped(dropped);
     };
   }
   let l1Subscriber: RedisClient | null = null;
@@ -248,7 +249,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     void l1Subscriber.subscribe(channel, droppedChannel).catch((err: Error) => logger.warn({ err: err.message }, 'cache L1 drop channel unavailable'));
     broadcastInvalidation = (tags, dropped) => {
       void cacheRedis.publish(channel, tags.join('\n')).catch(() => {});
-      if (dropped.length && config.cacheRefresh) void cacheRedis.publish(droppedChannel, dropped.join('\n')).catch(() => {});
+      if (!dropped.length || !config.cacheRefresh) return false;
+      void cacheRedis.publish(droppedChannel, dropped.join('\n')).catch(() => {});
+      return true;
     };
   }
   if (cache && cacheRedis) {
@@ -408,7 +411,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       trustedProxies: config.trustProxy,
       requestTimeoutMs: config.requestTimeoutMs,
       responseCache,
-      rememberPublic: warmer ? (hash, request, req) => req.headers['x-lifeline-warm'] !== warmHeader && warmer.remember(hash, request) : undefined,
+      rememberPublic: warmer ? (hash, request) => warmer.remember(hash, request) : undefined,
       internalRequest: (req) => req.headers['x-lifeline-warm'] === warmHeader,
       cdnTags: config.cdnTags,
       readiness: [

@@ -30,6 +30,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql, type SQL } from 'drizzle-orm';
 import { rows, type Database, type Executor } from './db/client.js';
+import { parseJson } from './db/row-json.js';
 import type { Logger } from './observability/logger.js';
 
 export interface OutboxOptions {
@@ -153,7 +154,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
   const now = () => performance.now();
   const canServe = () => holding && now() < deadline;
 
-  const parseTags = (tags: Row['tags']): string[] => (tags == null ? [] : typeof tags === 'string' ? (JSON.parse(tags) as string[]) : tags);
+  const parseTags = (tags: Row['tags']): string[] => (tags == null ? [] : parseJson<string[]>(tags));
 
   /**
    * A row's change tags. A change this version cannot decode (an entity type it does not declare,
@@ -166,7 +167,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
       return options.tagsOfChanges(row.changes);
     } catch (err) {
       logger.error({ err: (err as Error).message, id: row.id }, 'outbox row with changes this version cannot decode: invalidating their types');
-      const stored = (typeof row.changes === 'string' ? JSON.parse(row.changes) : row.changes) as { entity?: unknown }[];
+      const stored = parseJson<{ entity?: unknown }[]>(row.changes);
       return [...new Set(stored.map((c) => String(c.entity)))];
     }
   };

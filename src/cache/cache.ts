@@ -418,23 +418,21 @@ export function createCache(options: CacheOptions): Cache {
           else stats.misses++;
         }
       });
-      const l2Keys = fromL2;
-      const l2Values = result.values;
       if (replaced.length) {
         try {
           const again = await withTimeout(batchedRead(scope.epoch, replaced, []));
           // Under another epoch now: those values are not this operation's to use.
           if (again.epoch === scope.epoch) {
-            l2Keys.push(...replaced);
-            l2Values.push(...again.values);
+            fromL2.push(...replaced);
+            result.values.push(...again.values);
           } else stats.misses += replaced.length;
         } catch (err) {
           fail('read', err);
           stats.misses += replaced.length;
         }
       }
-      l2Keys.forEach((key, i) => {
-        const entry = decodeEntry(l2Values[i]);
+      fromL2.forEach((key, i) => {
+        const entry = decodeEntry(result.values[i]);
         // A sealed entry that does not open (another key's bytes, an older epoch's, tampered) is a miss.
         const payload = entry && sealer?.applies(key) ? sealer.open(scope.epoch, key, entry.payload) : entry?.payload;
         if (!entry || payload == null) {

@@ -267,8 +267,6 @@ export interface Change<R = unknown> {
   after: R | null;
 }
 
-/** A change of any entity, typed as such (a list of changes mixes entities). */
-export const anyChange = <R>(change: Change<R>): Change<never> => change as unknown as Change<never>;
 
 /** A change as a statement builds it and the outbox stores it: the entity's type and its rows as JSON. */
 export interface StoredChange {
@@ -404,7 +402,6 @@ export function cacheRegistry(declarations: readonly CacheDeclaration[]): CacheR
   for (const l of lists.values()) {
     if (!entities.has(l.entity.type)) throw new TypeError(`list ${l.name} is of ${l.entity.type}, which is not declared`);
   }
-  for (const a of [...lists.values()].map((l) => l.entity)) if (!entities.has(a.type)) throw new TypeError(`${a.type} is not declared`);
   for (const e of entities.values()) registered.add(e);
   const types = [...entities.keys(), ...aggregates.keys()];
   const taggers: Record<string, (value: never) => string[]> = {};

@@ -38,12 +38,6 @@ export interface WarmerOptions<R> {
    * Unset: dropped responses are left to their next reader.
    */
   claimRefresh?: (key: string) => Promise<(() => Promise<void>) | false>;
-  /** A dropped response is refreshed only if it was served this recently. Default 30 s. */
-  refreshIfReadWithinMs?: number;
-  /** Refreshes running at once, per instance. Default 4. */
-  refreshConcurrency?: number;
-  /** Refreshes waiting to run at most; beyond it dropped responses wait for their next reader. Default 256. */
-  maxQueuedRefreshes?: number;
   /** Called once per response refreshed and stored (metrics). */
   onRefreshed?: () => void;
 }
@@ -57,6 +51,12 @@ interface Remembered<R> {
 
 /** How many requests are remembered at least, whatever `top`: refresh needs the hot set, not only the top. */
 const MIN_REMEMBERED = 2_000;
+/** A dropped response is refreshed only if it was served this recently. */
+const REFRESH_IF_READ_WITHIN_MS = 30_000;
+/** Refreshes running at once, per instance. */
+const REFRESH_CONCURRENCY = 4;
+/** Refreshes waiting to run at most; beyond it dropped responses wait for their next reader. */
+const MAX_QUEUED_REFRESHES = 256;
 
 export function createWarmer<R>(options: WarmerOptions<R>) {
   const top = options.top;
@@ -69,10 +69,7 @@ export function createWarmer<R>(options: WarmerOptions<R>) {
   let generation = 0;
   let lastEpoch: string | null = null;
   let stopped = false;
-  const stats = { warmed: 0, runs: 0, refreshed: 0, refreshSkipped: 0 };
-  const refreshWithinMs = options.refreshIfReadWithinMs ?? 30_000;
-  const refreshConcurrency = Math.max(1, options.refreshConcurrency ?? 4);
-  const maxQueued = options.maxQueuedRefreshes ?? 256;
+  const stats = { warmed: 0, runs: 0 };
   // Keys waiting to be refreshed (a Set: a key dropped twice before its turn is refreshed once).
   const queued = new Set<string>();
   let refreshing = 0;
@@ -87,18 +84,15 @@ export function createWarmer<R>(options: WarmerOptions<R>) {
     const known = seen?.get(key);
     if (!known || !options.claimRefresh) return;
     const release = await options.claimRefresh(key).catch(() => false as const);
-    if (!release) return void stats.refreshSkipped++;
+    if (!release) return;
     try {
-      if (await replay(known.request, 'refreshing')) {
-        stats.refreshed++;
-        options.onRefreshed?.();
-      }
+      if (await replay(known.request, 'refreshing')) options.onRefreshed?.();
     } finally {
       await release();
     }
   };
   const pump = () => {
-    while (refreshing < refreshConcurrency && queued.size && !stopped) {
+    while (refreshing < REFRESH_CONCURRENCY && queued.size && !stopped) {
       const key = queued.values().next().value!;
       queued.delete(key);
       refreshing++;
@@ -156,15 +150,11 @@ export function createWarmer<R>(options: WarmerOptions<R>) {
      */
     dropped(keys: Iterable<string>) {
       if (!seen || !options.claimRefresh || stopped) return;
-      const since = Date.now() - refreshWithinMs;
+      const since = Date.now() - REFRESH_IF_READ_WITHIN_MS;
       for (const key of keys) {
         const known = seen.get(key);
         if (!known || known.lastAt < since) continue;
-        if (queued.size >= maxQueued) {
-          stats.refreshSkipped++;
-          continue;
-        }
-        queued.add(key);
+        if (queued.size < MAX_QUEUED_REFRESHES) queued.add(key);
       }
       pump();
     },

@@ -2,7 +2,7 @@
 // outbox) back in the shape a drizzle select of that table gives. Generic: each column's own
 // driver mapping (timestamps to Date, integers to number, ...) from the table's metadata, so a
 // new column or table needs no code here.
-import { getTableColumns, type InferSelectModel, type Table } from 'drizzle-orm';
+import { getTableColumns, type Column, type InferSelectModel, type Table } from 'drizzle-orm';
 
 export type JsonRow = Record<string, unknown>;
 
@@ -16,8 +16,7 @@ export const parseJson = <T>(value: unknown): T => (typeof value === 'string' ? 
  */
 export function decodeRow<T extends Table>(table: T, json: JsonRow): InferSelectModel<T> {
   const out: JsonRow = {};
-  const columns = Object.entries(getTableColumns(table));
-  const names = new Set(columns.map(([, c]) => c.name));
+  const { columns, names } = columnsOf(table);
   for (const [key, column] of columns) {
     if (!(column.name in json)) continue;
     const value = json[column.name];
@@ -25,6 +24,17 @@ export function decodeRow<T extends Table>(table: T, json: JsonRow): InferSelect
   }
   for (const [key, value] of Object.entries(json)) if (!names.has(key)) out[key] = value;
   return out as InferSelectModel<T>;
+}
+
+// Every write and every relay round decodes rows: a table's columns are looked up once.
+const tableColumns = new WeakMap<Table, { columns: [string, Column][]; names: Set<string> }>();
+function columnsOf(table: Table): { columns: [string, Column][]; names: Set<string> } {
+  let known = tableColumns.get(table);
+  if (!known) {
+    const columns = Object.entries(getTableColumns(table));
+    tableColumns.set(table, (known = { columns, names: new Set(columns.map(([, c]) => c.name)) }));
+  }
+  return known;
 }
 
 /** SQL names of a table's columns, by TypeScript key. */

@@ -65,8 +65,8 @@ export interface HttpHandlerOptions {
    * response cache: its cache key and what replays it (cache/warmer.ts). Never called for a
    * request with an Authorization header.
    */
-  rememberPublic?: (hash: string, request: ReplayableRequest, req: IncomingMessage) => void;
-  /** Whether a request is the server's own replay (cache/warmer.ts): not rate limited, not remembered. */
+  rememberPublic?: (hash: string, request: ReplayableRequest) => void;
+  /** Whether a request is the server's own replay (cache/warmer.ts): not rate limited, not remembered as traffic. */
   internalRequest?: (req: IncomingMessage) => boolean;
   /** CORS headers on every answer, and preflights answered before any other check (http/cors.ts); unset = same-origin only. */
   cors?: CorsHook;
@@ -319,7 +319,8 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     // The client's address (X-Forwarded-For only from TRUST_PROXY proxies): the request budget's key, and the sign-in limiter's.
     const ip = clientIp(req, options.trustedProxies);
     // The server's own replays (refresh and warming, over loopback) are not a client's traffic.
-    const verdict = options.internalRequest?.(req) ? undefined : options.rateLimit?.(rateLimitKey(viewer instanceof GraphQLError ? null : viewer, ip));
+    const internal = options.internalRequest?.(req) ?? false;
+    const verdict = internal ? undefined : options.rateLimit?.(rateLimitKey(viewer instanceof GraphQLError ? null : viewer, ip));
     const refused = async () => {
       const v = await verdict;
       return v && !v.allowed ? v : null;
@@ -411,8 +412,8 @@ export function createHttpHandler(options: HttpHandlerOptions): Handler {
     const csrfOk = method === 'POST' || passesCsrfCheck(req);
     // Anonymous and shared only: nothing a token or a user's private answer is part of is remembered.
     const remember = (response: CachedResponse) => {
-      if (options.rememberPublic && viewer === null && !req.headers.authorization && response.scope === 'PUBLIC' && (method === 'GET' || method === 'POST'))
-        options.rememberPublic(hash, { method, search: method === 'GET' ? url.search : '', body: method === 'POST' ? raw : '', accept: format }, req);
+      if (options.rememberPublic && !internal && viewer === null && !req.headers.authorization && response.scope === 'PUBLIC' && (method === 'GET' || method === 'POST'))
+        options.rememberPublic(hash, { method, search: method === 'GET' ? url.search : '', body: method === 'POST' ? raw : '', accept: format });
     };
     if (lookup.hit && !lookup.stale && csrfOk) {
       remember(lookup.hit);

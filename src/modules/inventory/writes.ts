@@ -1,39 +1,9 @@
-import { and, eq, gte, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { hospitals, inventory, type BloodGroup, type InventoryRow } from '../../db/schema.js';
 import { decodeRow, parseJson, type JsonRow } from '../../db/row-json.js';
-import { refuse, retry, type OneWrite, type WriteTx } from '../../write.js';
+import { refuse, retry, type OneWrite } from '../../write.js';
 import { rowJson } from '../../write-statement.js';
 import { inventoryItemCache } from './cache.js';
-
-/**
- * Adds delta units to a hospital's stock of one group inside an open transaction.
- * The conditional update (units + delta >= 0) makes concurrent removals safe:
- * the row lock serialises them and the loser sees the already-reduced stock.
- */
-export async function changeStock(
-  tx: WriteTx,
-  hospitalId: number,
-  bloodGroup: BloodGroup,
-  delta: number,
-): Promise<InventoryRow | null> {
-  if (delta >= 0) {
-    const [row] = await tx
-      .insert(inventory)
-      .values({ hospitalId, bloodGroup, units: delta })
-      .onConflictDoUpdate({
-        target: [inventory.hospitalId, inventory.bloodGroup],
-        set: { units: sql`${inventory.units} + ${delta}`, updatedAt: sql`now()` },
-      })
-      .returning();
-    return row ?? null;
-  }
-  const [row] = await tx
-    .update(inventory)
-    .set({ units: sql`${inventory.units} + ${delta}`, updatedAt: sql`now()` })
-    .where(and(eq(inventory.hospitalId, hospitalId), eq(inventory.bloodGroup, bloodGroup), gte(inventory.units, -delta)))
-    .returning();
-  return row ?? null;
-}
 
 /**
  * One statement. The item's row is locked first, so the change and the refusal both see the
