@@ -5,6 +5,7 @@
 import fc from 'fast-check';
 import { cacheRegistry, defineEntity, defineList, encodeValue, type KeyValue, type ListDecl, type Params } from '../../src/cache/declare.js';
 import { cacheDeclarations } from '../../src/modules/index.js';
+import { availabilityList, inventoryByHospitalList, inventoryItemCache } from '../../src/modules/inventory/cache.js';
 
 const RUNS = 300;
 
@@ -135,4 +136,32 @@ test('a fetch that answers a key it was not asked for (or skips one) throws inst
   await expect(readThroughMany(null, 'Donor', ['Donor:1'], async () => new Map(), () => [], true)).rejects.toThrow(ForeignKeyError);
   const list = cacheDeclarations.lists.find((l) => l.name === 'bloodRequests')!;
   await expect(readLists(null, list, [{ after: 0 }, { after: null }], async () => [[]])).rejects.toThrow(ForeignKeyError);
+});
+
+test('membership-only lists: a write whose tags leave out a list tag changes no membership of that list', () => {
+  // The declared stock item and its two membership lists: the partial-reuse guarantee is that an
+  // entry kept by a write (its tag not moved) still names exactly the rows that belong.
+  const groups = ['A_POS', 'O_NEG', 'B_NEG'] as const;
+  const regions = ['North', 'South', ''];
+  const item = fc.record({
+    hospitalId: fc.integer({ min: 1, max: 3 }),
+    bloodGroup: fc.constantFrom(...groups),
+    units: fc.integer({ min: -1, max: 3 }),
+    region: fc.constantFrom(...regions),
+  });
+  const change = fc.tuple(item, item).map(([before, after]) => [before, { ...after, hospitalId: before.hospitalId, bloodGroup: before.bloodGroup }] as const);
+  const selections = [
+    ...groups.flatMap((g) => [undefined, null, ...regions].map((r) => [availabilityList, { bloodGroup: g, region: r }] as const)),
+    ...[1, 2, 3].map((h) => [inventoryByHospitalList, { hospital: h }] as const),
+  ];
+  fc.assert(
+    fc.property(change, ([before, after]) => {
+      const tags = new Set(inventoryItemCache.tagsOf(after, before));
+      for (const [list, values] of selections) {
+        if (tags.has(list.tag(values))) continue;
+        expect(list.members!.matches(after, values)).toBe(list.members!.matches(before, values));
+      }
+    }),
+    { numRuns: 2_000 },
+  );
 });
